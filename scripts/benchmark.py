@@ -1,0 +1,229 @@
+"""Measure seqlab's training overhead against a plain PyTorch loop, side by side.
+
+    python scripts/benchmark.py                 # everything (about 5 minutes on 2 cores)
+    python scripts/benchmark.py --quick         # fewer steps, for a smoke test
+    python scripts/benchmark.py --only perstep  # one section: perstep | peak | allocator
+
+Sections
+  perstep    the same RecurrentTagger on the same copy data trained through (a) seqlab's
+             path (Lightning Trainer + PerStepObjective + TensorBoard/CSV logging, as
+             `python -m seqlab.train` builds it) and (b) a plain loop written here;
+             tokens/s of each and the ratio, for vanilla/lstm/gru x fused/explicit.
+  peak       the oneDNN matmul peak (GFLOP/s) against fused LSTM training at hidden 512.
+  allocator  fused LSTM training in child processes with glibc's default malloc and with
+             seqlab's raised mmap/trim thresholds: tokens/s and peak memory.
+
+Runs alternate (a, b, a, b, ...) and the medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from seqlab.models.per_step import RecurrentTagger  # noqa: E402
+from seqlab.tasks.copy import generate_copy  # noqa: E402
+
+
+def copy_data(n: int, delay: int) -> dict[str, torch.Tensor]:
+    return generate_copy(n, delay, 10, 8, torch.Generator().manual_seed(0))
+
+
+def make_model(cell: str, impl: str, hidden: int, embedding: int) -> RecurrentTagger:
+    torch.manual_seed(0)
+    return RecurrentTagger(10, 9, cell=cell, embedding_size=embedding, hidden_size=hidden,
+                           impl=impl)
+
+
+def plain_loop(model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int,
+               steps: int) -> float:
+    """The reference: index a batch, forward, CE, backward, Adam. Returns seconds."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    inputs, targets = data["inputs"], data["targets"]
+    n = inputs.size(0)
+    start = time.perf_counter()
+    order = torch.randperm(n)
+    for step in range(steps):
+        idx = order[(step * batch) % n : (step * batch) % n + batch]
+        logits, _ = model(inputs[idx])
+        loss = F.cross_entropy(logits.flatten(0, 1), targets[idx].flatten())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def seqlab_path(model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int,
+                steps: int) -> float:
+    """Train through seqlab's objective and Trainer setup. Returns seconds of trainer.fit."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from seqlab.config import TrainingConfig
+    from seqlab.objectives.per_step import PerStepObjective
+    from seqlab.tasks.base import PER_STEP, TaskSpec, batch_loader
+
+    spec = TaskSpec(name="copy", output=PER_STEP, vocab_size=10, num_classes=9,
+                    fixed_length=True, focus_metric="recall_acc")
+    objective = PerStepObjective(model, TrainingConfig(), spec)
+    loader = batch_loader(data, batch, shuffle=True)
+    with TemporaryDirectory() as tmp:
+        trainer = L.Trainer(
+            accelerator="cpu", devices=1, max_steps=steps, max_epochs=-1,
+            limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, log_every_n_steps=10,
+            logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
+        )
+        start = time.perf_counter()
+        trainer.fit(objective, train_dataloaders=loader)
+        return time.perf_counter() - start
+
+
+def bench_perstep(args: argparse.Namespace) -> list[dict]:
+    rows = []
+    batch, delay = 128, 20
+    data = copy_data(batch * 64, delay)
+    tokens_per_step = batch * (delay + 20)
+    for cell in ("rnn", "lstm", "gru"):
+        for impl in ("fused", "explicit"):
+            steps = args.steps if impl == "fused" else max(args.steps // 3, 10)
+            times: dict[str, list[float]] = {"seqlab": [], "plain": []}
+            seqlab_path(make_model(cell, impl, 128, 32), data, batch, 5)  # warm up
+            for _ in range(args.repeats):
+                times["seqlab"].append(seqlab_path(make_model(cell, impl, 128, 32), data,
+                                                   batch, steps))
+                times["plain"].append(plain_loop(make_model(cell, impl, 128, 32), data,
+                                                 batch, steps))
+            tps = {k: tokens_per_step * steps / statistics.median(v) for k, v in times.items()}
+            row = {"cell": cell, "impl": impl, "hidden": 128, "seqlab_tok_s": tps["seqlab"],
+                   "plain_tok_s": tps["plain"], "ratio": tps["seqlab"] / tps["plain"]}
+            rows.append(row)
+            print(f"  {cell:<5} {impl:<9} seqlab {row['seqlab_tok_s']:>10,.0f} tok/s   plain "
+                  f"{row['plain_tok_s']:>10,.0f} tok/s   ratio {row['ratio']:.3f}", flush=True)
+    return rows
+
+
+def onednn_matmul_gflops(size: int = 1024, repeats: int = 20) -> tuple[float, float]:
+    """Peak of a square float32 GEMM through oneDNN (mkldnn linear) and through torch.mm."""
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    a_dnn, b_dnn = a.to_mkldnn(), b.to_mkldnn()
+
+    def best(fn) -> float:
+        fn()
+        timings = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            timings.append(time.perf_counter() - start)
+        return 2 * size**3 / min(timings) / 1e9
+
+    onednn = best(lambda: torch._C._nn.mkldnn_linear(a_dnn, b_dnn))
+    mkl = best(lambda: torch.mm(a, b))
+    return onednn, mkl
+
+
+def lstm_train_tokens_per_s(hidden: int, embedding: int, batch: int, length: int,
+                            steps: int) -> float:
+    model = make_model("lstm", "fused", hidden, embedding)
+    data = copy_data(batch * 8, length - 20)
+    plain_loop(model, data, batch, 3)
+    seconds = plain_loop(model, data, batch, steps)
+    return batch * length * steps / seconds
+
+
+def bench_peak(args: argparse.Namespace) -> dict:
+    onednn, mkl = onednn_matmul_gflops()
+    hidden, embedding, batch, length = 512, 128, 128, 50
+    tps = lstm_train_tokens_per_s(hidden, embedding, batch, length, max(args.steps // 10, 5))
+    # forward GEMMs 8H(E+H) FLOPs per token; backward twice that (input and weight grads)
+    flops_per_token = 24 * hidden * (embedding + hidden)
+    achieved = tps * flops_per_token / 1e9
+    row = {"onednn_gflops": onednn, "mkl_mm_gflops": mkl, "lstm512_tok_s": tps,
+           "lstm512_gflops": achieved, "fraction_of_onednn_peak": achieved / onednn}
+    print(f"  oneDNN sgemm peak {onednn:,.0f} GFLOP/s (torch.mm/MKL {mkl:,.0f}); fused LSTM "
+          f"H=512 E=128 B=128 T=50 trains at {tps:,.0f} tok/s = {achieved:,.0f} GFLOP/s = "
+          f"{100 * achieved / onednn:.0f}% of the oneDNN peak", flush=True)
+    return row
+
+
+def allocator_child(threshold: int, hidden: int, steps: int) -> None:
+    """Runs in a child process: apply the threshold, train, print JSON."""
+    from seqlab.runtime import set_malloc_thresholds
+
+    if threshold:
+        set_malloc_thresholds(threshold)
+    tps = lstm_train_tokens_per_s(hidden, 32, 128, 120, steps)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"tok_s": tps, "peak_rss_mb": peak}))
+
+
+def bench_allocator(args: argparse.Namespace) -> list[dict]:
+    rows = []
+    for hidden in (128, 512):
+        steps = args.steps if hidden == 128 else max(args.steps // 5, 5)
+        results: dict[int, list[dict]] = {0: [], 1 << 30: []}
+        for _ in range(args.repeats):
+            for threshold in results:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--allocator-child", str(threshold),
+                     "--hidden", str(hidden), "--steps", str(steps)],
+                    capture_output=True, text=True, check=True, env=os.environ.copy(),
+                )
+                results[threshold].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        default = statistics.median(r["tok_s"] for r in results[0])
+        raised = statistics.median(r["tok_s"] for r in results[1 << 30])
+        row = {"hidden": hidden, "default_tok_s": default, "raised_tok_s": raised,
+               "speedup": raised / default,
+               "default_peak_mb": max(r["peak_rss_mb"] for r in results[0]),
+               "raised_peak_mb": max(r["peak_rss_mb"] for r in results[1 << 30])}
+        rows.append(row)
+        print(f"  LSTM H={hidden} T=120 B=128: glibc default {default:,.0f} tok/s "
+              f"(peak {row['default_peak_mb']:.0f} MB), thresholds 1 GiB {raised:,.0f} tok/s "
+              f"(peak {row['raised_peak_mb']:.0f} MB): {row['speedup']:.2f}x", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
+    parser.add_argument("--only", choices=("perstep", "peak", "allocator"))
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument("--allocator-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--hidden", type=int, default=128, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.allocator_child is not None:
+        allocator_child(args.allocator_child, args.hidden, args.steps)
+        return
+    args.steps = args.steps or (30 if args.quick else 150)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"steps {args.steps}, repeats {args.repeats}")
+    report: dict = {}
+    sections = [args.only] if args.only else ["perstep", "peak", "allocator"]
+    for section in sections:
+        print(f"\n[{section}]", flush=True)
+        report[section] = {"perstep": bench_perstep, "peak": bench_peak,
+                           "allocator": bench_allocator}[section](args)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

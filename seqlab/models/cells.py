@@ -1,0 +1,59 @@
+"""Gate-level recurrent cells written as the textbook equations.
+
+Each cell takes one time step. Parameters follow PyTorch's layout exactly (gate order
+i, f, g, o for the LSTM and r, z, n for the GRU, two bias vectors), so the weights of an
+``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` load into :class:`seqlab.models.explicit.ExplicitRNN`
+unchanged and the two give the same outputs and gradients.
+
+For speed the input projection ``W_ih x_t + b_ih`` is computed for all steps at once by the
+caller (one large matrix multiply) and handed in as ``x_proj``; only the recurrent part runs
+per step.
+
+Shapes: ``x_proj`` (B, G*H) with G = 1 (RNN), 4 (LSTM), 3 (GRU); ``h``, ``c`` (B, H).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def rnn_tanh_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
+    """h_t = tanh(W_xh x_t + b_xh + W_hh h_{t-1} + b_hh)."""
+    return torch.tanh(x_proj + F.linear(h, w_hh, b_hh))
+
+
+def lstm_cell(
+    x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor
+) -> tuple[Tensor, Tensor]:
+    """One LSTM step.
+
+    f, i, o = σ(W·[h_{t-1}, x_t] + b); C~ = tanh(W_C·[h_{t-1}, x_t] + b_C);
+    C_t = f ⊙ C_{t-1} + i ⊙ C~;  h_t = o ⊙ tanh(C_t).
+    """
+    pre = x_proj + F.linear(h, w_hh, b_hh)
+    i, f, g, o = pre.chunk(4, dim=-1)
+    input_gate = torch.sigmoid(i)
+    forget_gate = torch.sigmoid(f)
+    candidate = torch.tanh(g)
+    output_gate = torch.sigmoid(o)
+    c_new = forget_gate * c + input_gate * candidate
+    h_new = output_gate * torch.tanh(c_new)
+    return h_new, c_new
+
+
+def gru_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
+    """One GRU step (Cho et al. 2014, PyTorch's variant with the reset gate after W_hn).
+
+    r = σ(W_ir x + b_ir + W_hr h + b_hr); z = σ(W_iz x + b_iz + W_hz h + b_hz);
+    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}.
+    """
+    x_r, x_z, x_n = x_proj.chunk(3, dim=-1)
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, dim=-1)
+    reset = torch.sigmoid(x_r + h_r)
+    update = torch.sigmoid(x_z + h_z)
+    candidate = torch.tanh(x_n + reset * h_n)
+    return (1.0 - update) * candidate + update * h

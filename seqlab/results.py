@@ -1,0 +1,47 @@
+"""results.json and the flattened hyperparameters that go to TensorBoard."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+RESULTS_FILE = "results.json"
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> {"a.b.c": value}; lists and None become strings (TensorBoard hparams
+    accept only scalars and strings)."""
+    if isinstance(tree, dict):
+        flat: dict[str, Any] = {}
+        for key, value in tree.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat
+    key = prefix[:-1]
+    if tree is None or isinstance(tree, list | tuple):
+        return {key: str(tree)}
+    return {key: tree}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_results(run_dir: Path, results: dict[str, Any]) -> Path:
+    """Write results.json atomically (a crash never leaves half a file)."""
+    path = Path(run_dir) / RESULTS_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(_clean(results), indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_results(run_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / RESULTS_FILE).read_text())

@@ -1,0 +1,37 @@
+"""Every shipped config composes and validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seqlab.config import ModelConfig, TrainingConfig, to_dataclass
+from tests.conftest import CONFIG_DIR, compose_config
+
+
+def _names(group: str) -> list[str]:
+    return sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("model", _names("model"))
+def test_model_configs_compose_and_validate(model):
+    cfg = compose_config([f"model={model}"])
+    assert cfg.model.name == model
+    to_dataclass(ModelConfig, cfg.model, "model")
+
+
+@pytest.mark.parametrize("group", ["task", "training", "trainer"])
+def test_group_configs_compose(group):
+    for name in _names(group):
+        cfg = compose_config([f"{group}={name}"])
+        to_dataclass(TrainingConfig, cfg.training, "training")
+
+
+@pytest.mark.parametrize("experiment", _names("experiment") or ["none"])
+def test_experiment_configs_compose(experiment):
+    if experiment == "none":
+        pytest.skip("no experiment configs shipped")
+    cfg = compose_config([f"experiment={experiment}"])
+    to_dataclass(ModelConfig, cfg.model, "model")
+    to_dataclass(TrainingConfig, cfg.training, "training")
