@@ -7,6 +7,8 @@ from typing import Any
 
 import lightning as L
 
+from seqlab.tasks.base import count_tokens
+
 
 class TrainingThroughput(L.Callback):
     """Measures training tokens per second: tokens in training batches over the wall time
@@ -24,8 +26,7 @@ class TrainingThroughput(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
         self.seconds += time.perf_counter() - self._start
-        lengths = batch.get("lengths")
-        self.tokens += int(lengths.sum()) if lengths is not None else batch["inputs"].numel()
+        self.tokens += count_tokens(batch)
 
     @property
     def tokens_per_second(self) -> float:

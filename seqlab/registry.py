@@ -13,14 +13,20 @@ from seqlab.config import ConfigError, ModelConfig, TrainingConfig
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.per_step import PerStepObjective
 from seqlab.tasks.base import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
-from seqlab.tasks.copy import CopyDataModule
+from seqlab.objectives.seq2seq import DecodingConfig, Seq2SeqObjective
+from seqlab.tasks.copy import CopyDataModule, Seq2SeqCopyDataModule
+from seqlab.tasks.translation import TranslationDataModule
+from seqlab.tasks.tsv import TsvTranslationDataModule
 
-TASKS: dict[str, type[L.LightningDataModule]] = {"copy": CopyDataModule}
+# task name -> {output shape -> data module}. copy serves per-step and seq2seq models.
+TASKS: dict[str, dict[str, type[L.LightningDataModule]]] = {
+    "copy": {PER_STEP: CopyDataModule, SEQ2SEQ: Seq2SeqCopyDataModule},
+    "translation": {SEQ2SEQ: TranslationDataModule},
+    "tsv": {SEQ2SEQ: TsvTranslationDataModule},
+}
 
 # Which output shapes each model kind can produce.
-MODEL_OUTPUTS: dict[str, tuple[str, ...]] = {"recurrent": (PER_STEP,)}
-
-OBJECTIVES: dict[str, type[SeqlabObjective]] = {PER_STEP: PerStepObjective}
+MODEL_OUTPUTS: dict[str, tuple[str, ...]] = {"recurrent": (PER_STEP,), "seq2seq": (SEQ2SEQ,)}
 
 _OUTPUT_WORDS = {
     PER_STEP: "one output per input step",
@@ -33,12 +39,19 @@ def task_names() -> list[str]:
     return sorted(TASKS)
 
 
+def vocab_sizes_note(datamodule: Any) -> str:
+    vocab = getattr(datamodule, "source_vocab", None)
+    target = getattr(datamodule, "target_vocab", None)
+    return f" vocab={len(vocab)}/{len(target)}" if vocab is not None and target else ""
+
+
 def check_combination(model: ModelConfig, training: TrainingConfig, task: str) -> None:
     """Raise ConfigError for a model × task × training combination seqlab cannot run."""
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(task_names())}")
     if model.kind not in MODEL_OUTPUTS:
         raise ConfigError(f"model kind {model.kind!r} is not available in this version of seqlab")
+    task_output(task, model)  # raises for a model that cannot produce what the task needs
     if training.tbptt_steps is not None and model.kind == "recurrent" and model.bidirectional:
         raise ConfigError(
             "truncated BPTT (training.tbptt_steps) cannot be used with a bidirectional model: "
@@ -49,7 +62,22 @@ def check_combination(model: ModelConfig, training: TrainingConfig, task: str) -
 
 def task_output(task: str, model: ModelConfig) -> str:
     """The output shape a task gives this model (copy serves per-step and seq2seq models)."""
-    return PER_STEP
+    offered = TASKS[task]
+    for output in MODEL_OUTPUTS[model.kind]:
+        if output in offered:
+            return output
+    wanted = " or ".join(_OUTPUT_WORDS[o] for o in offered)
+    fitting = sorted({n for n, k in _MODEL_NAMES.items() if set(MODEL_OUTPUTS.get(k, ())) & set(offered)})
+    raise ConfigError(
+        f"model={model.name} cannot be trained on task={task}: the task needs {wanted}. "
+        f"Models that can: {', '.join(fitting)}."
+    )
+
+
+# Shipped model configs and their kinds, for error messages.
+_MODEL_NAMES = {"vanilla": "recurrent", "lstm": "recurrent", "gru": "recurrent",
+                "bi": "recurrent", "seq2seq": "seq2seq", "seq2seq_attention": "seq2seq",
+                "bow": "bow", "window": "window"}
 
 
 def build_datamodule(task_cfg: DictConfig, model: ModelConfig) -> L.LightningDataModule:
@@ -58,7 +86,7 @@ def build_datamodule(task_cfg: DictConfig, model: ModelConfig) -> L.LightningDat
     name = options.pop("name")
     for key in ("stop_when", "monitor", "monitor_mode"):  # read by the trainer, not the data
         options.pop(key, None)
-    cls = TASKS[name]
+    cls = TASKS[name][task_output(name, model)]
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     unknown = sorted(set(options) - accepted)
     if unknown:
@@ -67,7 +95,7 @@ def build_datamodule(task_cfg: DictConfig, model: ModelConfig) -> L.LightningDat
         )
     try:
         return cls(**options)
-    except ValueError as error:
+    except ValueError as error:  # DataFileError is a ValueError too
         raise ConfigError(str(error)) from error
 
 
@@ -97,13 +125,39 @@ def build_model(model: ModelConfig, spec: TaskSpec) -> nn.Module:
             recurrent_init=model.recurrent_init,
             recurrent_gain=model.recurrent_gain,
         )
+    if spec.output == SEQ2SEQ and model.kind == "seq2seq":
+        from seqlab.models.seq2seq import Seq2Seq
+
+        return Seq2Seq(
+            source_vocab=spec.vocab_size,
+            target_vocab=spec.num_classes,
+            cell=model.cell,
+            embedding_size=model.embedding_size,
+            hidden_size=model.hidden_size,
+            layers=model.layers,
+            bidirectional=model.bidirectional,
+            attention=model.attention,
+            attention_size=model.attention_size,
+            dropout=model.dropout,
+            impl=model.impl,
+            forget_bias=model.forget_bias,
+            recurrent_init=model.recurrent_init,
+            recurrent_gain=model.recurrent_gain,
+        )
     raise ConfigError(f"no model for kind {model.kind} and output {spec.output}")
 
 
-def build_objective(model: nn.Module, training: TrainingConfig, spec: TaskSpec) -> SeqlabObjective:
+def build_objective(model: nn.Module, training: TrainingConfig, datamodule: Any,
+                    decoding: DecodingConfig | None = None) -> SeqlabObjective:
+    spec: TaskSpec = datamodule.spec
     if training.tbptt_steps is not None and not spec.fixed_length:
         raise ConfigError(
-            f"training.tbptt_steps needs a task whose sequences all have the same length; "
-            f"task={spec.name} pads variable-length sequences. Use training.tbptt_steps=null."
+            f"training.tbptt_steps needs a per-step task whose sequences all have the same "
+            f"length; task={spec.name} does not. Use training.tbptt_steps=null."
         )
-    return OBJECTIVES[spec.output](model, training, spec)
+    if spec.output == SEQ2SEQ:
+        return Seq2SeqObjective(model, training, spec, datamodule.source_vocab,  # type: ignore[arg-type]
+                                datamodule.target_vocab, decoding or DecodingConfig())
+    if spec.output == PER_STEP:
+        return PerStepObjective(model, training, spec)
+    raise ConfigError(f"no objective for output {spec.output}")

@@ -74,6 +74,12 @@ class SweepSummaryCallback(Callback):
         if sweep_dir.exists():
             rows, path = write_summary(sweep_dir)
             print(f"\nseqlab: sweep summary ({len(rows)} runs) -> {path}\n{format_table(rows)}")
+            from seqlab.plot import collect_curves, write_plot
+
+            curves = collect_curves([sweep_dir])
+            if curves:
+                png, _ = write_plot(curves, sweep_dir / "bleu_vs_length")
+                print(f"seqlab: BLEU by sentence length ({len(curves)} curves) -> {png}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,14 @@ from seqlab.callbacks import TrainingThroughput
 from seqlab.config import ConfigError, ModelConfig, TrainingConfig, to_dataclass
 from seqlab.models import count_parameters
 from seqlab.objectives.base import NonFiniteLossError
-from seqlab.registry import build_datamodule, build_model, build_objective, check_combination
+from seqlab.objectives.seq2seq import DecodingConfig
+from seqlab.registry import (
+    build_datamodule,
+    build_model,
+    build_objective,
+    check_combination,
+    vocab_sizes_note,
+)
 from seqlab.results import RESULTS_FILE, flatten, write_results
 from seqlab.runtime import configure_runtime
 
@@ -92,6 +99,23 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> tuple[L.Trainer, dict[str, 
     return trainer, {"checkpoint": checkpoint, "throughput": throughput, "tensorboard": loggers[0]}
 
 
+def checkpoint_extra(cfg: DictConfig, datamodule: Any) -> dict[str, Any]:
+    """What a checkpoint carries besides weights: the config and (seq2seq) vocabularies."""
+    extra: dict[str, Any] = {"config": OmegaConf.to_container(cfg, resolve=True)}
+    if getattr(datamodule, "source_vocab", None) is not None:
+        extra["source_vocab"] = datamodule.source_vocab.to_list()
+        extra["target_vocab"] = datamodule.target_vocab.to_list()
+    return extra
+
+
+def write_hypotheses(path: Path, rows: list[tuple[int, str, str, str]]) -> None:
+    """index, source, reference, hypothesis per line (tab-separated, with a header)."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("index\tsource\treference\thypothesis\n")
+        for row in rows:
+            handle.write("\t".join(str(v) for v in row) + "\n")
+
+
 def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Train and test one configuration; return what was written to results.json."""
     started = time.perf_counter()
@@ -107,11 +131,12 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     datamodule.setup("fit")
     spec = datamodule.spec
     model = build_model(model_cfg, spec)
-    objective = build_objective(model, training, spec)
-    objective.seqlab_checkpoint_extra = {"config": OmegaConf.to_container(cfg, resolve=True)}
+    decoding = to_dataclass(DecodingConfig, cfg.get("decoding", {}), "decoding")
+    objective = build_objective(model, training, datamodule, decoding)
+    objective.seqlab_checkpoint_extra = checkpoint_extra(cfg, datamodule)
     n_params = count_parameters(model)
-    print(f"seqlab: model={model_cfg.name} task={spec.name} parameters={n_params:,} "
-          f"run_dir={run_dir}", flush=True)
+    print(f"seqlab: model={model_cfg.name} task={spec.name} parameters={n_params:,}"
+          f"{vocab_sizes_note(datamodule)} run_dir={run_dir}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
 
@@ -139,6 +164,10 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         **metrics,
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
+    report = getattr(objective, "test_report", None)
+    if report:
+        results.update({k: v for k, v in report.items() if k != "hypotheses"})
+        write_hypotheses(run_dir / "test_hypotheses.tsv", report["hypotheses"])
     write_results(run_dir, results)
     hparams = flatten({"model": results["config"]["model"], "task": results["config"]["task"],
                        "training": results["config"]["training"], "seed": cfg.seed})

@@ -39,6 +39,15 @@ class TaskSpec:
     extra: dict = field(default_factory=dict)
 
 
+def count_tokens(batch: Batch) -> int:
+    """Real (non-padding) tokens a training batch feeds the model: inputs for per-step and
+    sequence tasks, source plus target for seq2seq."""
+    if "src" in batch:
+        return int(batch["src_lengths"].sum()) + int((batch["tgt_out"] != 0).sum())
+    lengths = batch.get("lengths")
+    return int(lengths.sum()) if lengths is not None else batch["inputs"].numel()
+
+
 class TensorDictDataset(Dataset):
     """Tensors with a shared first dimension, indexed a whole batch at a time."""
 

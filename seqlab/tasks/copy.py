@@ -19,6 +19,7 @@ import lightning as L
 import torch
 
 from seqlab.tasks.base import PER_STEP, Batch, TaskSpec, batch_loader, split_generators
+from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
 
 
 def memoryless_baseline_ce(delay: int, n_recall: int, alphabet: int) -> float:
@@ -61,7 +62,9 @@ class CopyDataModule(L.LightningDataModule):
         n_test: int = 2000,
         batch_size: int = 128,
         data_seed: int = 0,
+        seq2seq: dict | None = None,
     ) -> None:
+        """``seq2seq`` holds the lengths of the seq2seq variant; unused here."""
         super().__init__()
         for name, value in dict(
             delay=delay, n_recall=n_recall, n_train=n_train, n_val=n_val, n_test=n_test,
@@ -104,3 +107,44 @@ class CopyDataModule(L.LightningDataModule):
 
     def test_dataloader(self):  # type: ignore[no-untyped-def]
         return batch_loader(self.splits["test"], self.batch_size, shuffle=False)
+
+
+class Seq2SeqCopyDataModule(Seq2SeqDataModule):
+    """Seq2seq copy: source = L random symbols (L uniform on a range), target = the same.
+
+    Symbols are the words ``s1`` .. ``sA``. Training / validation lengths come from
+    ``seq2seq.min_len``..``seq2seq.max_len``, test lengths from ``seq2seq.test_min_len``..
+    ``seq2seq.test_max_len``. The per-step keys (delay, n_recall) are not used.
+    """
+
+    task_name = "copy"
+
+    def __init__(self, alphabet: int = 8, n_train: int = 20000, n_val: int = 1000,
+                 n_test: int = 2000, batch_size: int = 128, data_seed: int = 0,
+                 seq2seq: dict | None = None, **_per_step_keys: int) -> None:
+        super().__init__(batch_size, data_seed=data_seed)
+        lengths = {"min_len": 1, "max_len": 20, "test_min_len": 1, "test_max_len": 30,
+                   **(seq2seq or {})}
+        if not 1 <= lengths["min_len"] <= lengths["max_len"]:
+            raise ValueError("need 1 <= task.seq2seq.min_len <= task.seq2seq.max_len")
+        if not 1 <= lengths["test_min_len"] <= lengths["test_max_len"]:
+            raise ValueError("need 1 <= task.seq2seq.test_min_len <= task.seq2seq.test_max_len")
+        self.alphabet = alphabet
+        self.ranges = {"train": (lengths["min_len"], lengths["max_len"]),
+                       "val": (lengths["min_len"], lengths["max_len"]),
+                       "test": (lengths["test_min_len"], lengths["test_max_len"])}
+        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
+
+    def make_pairs(self) -> dict[str, list[Pair]]:
+        generators = split_generators(self.data_seed)
+        pairs: dict[str, list[Pair]] = {}
+        for split, n in self.sizes.items():
+            lo, hi = self.ranges[split]
+            g = generators[split]
+            lengths = torch.randint(lo, hi + 1, (n,), generator=g)
+            symbols = torch.randint(1, self.alphabet + 1, (n, hi), generator=g)
+            pairs[split] = []
+            for row, length in zip(symbols.tolist(), lengths.tolist(), strict=True):
+                words = [f"s{v}" for v in row[:length]]
+                pairs[split].append((words, list(words)))
+        return pairs

@@ -1,0 +1,155 @@
+"""Encoder-decoder models: RNNencdec (fixed context vector) and RNNsearch (attention).
+
+Encoder: embedding -> :class:`Recurrent` (optionally bidirectional). Its summary ``last``
+(forward state at the last real token, backward state at the first) is the context vector
+of the fixed-context model and, through tanh(W_init ·), the decoder's initial state in both.
+
+Fixed context (Cho et al. 2014, "RNNencdec"): the same c enters the decoder at every step,
+s_i = RNN(s_{i-1}, [E y_{i-1}; c]), output W_o [s_i; c; E y_{i-1}]. With teacher forcing at
+ratio 1 the whole target goes through the decoder in one fused call.
+
+Attention (Bahdanau et al. 2014, "RNNsearch"): c_i = attention(s_{i-1}, h_1..h_S),
+s_i = RNN(s_{i-1}, [E y_{i-1}; c_i]), output W_o [s_i; c_i; E y_{i-1}]. c_i depends on
+s_{i-1}, so the decoder steps one position at a time (the fused kernel on length-1 inputs);
+U_a h_j is computed once per sentence.
+
+The decoder is never bidirectional: it generates left to right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from seqlab.models.attention import AdditiveAttention
+from seqlab.models.recurrent import Recurrent, State
+from seqlab.tasks.vocab import PAD_ID
+
+
+@dataclass
+class Memory:
+    """What the decoder reads from the encoder. B may be batch × beam.
+
+    outputs (B, S, K) encoder outputs; mask (B, S) real positions; context (B, K) the
+    fixed context vector; keys (B, S, A) U_a h_j (attention only).
+    """
+
+    outputs: Tensor
+    mask: Tensor
+    context: Tensor
+    keys: Tensor | None = None
+
+    def repeat(self, times: int) -> Memory:
+        """Each row repeated ``times`` times in place (for beams)."""
+        def rep(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.repeat_interleave(times, dim=0)
+        return Memory(rep(self.outputs), rep(self.mask), rep(self.context), rep(self.keys))  # type: ignore[arg-type]
+
+
+def reorder_state(state: State, index: Tensor) -> State:
+    """Select batch rows (dim 1 of PyTorch's state layout)."""
+    if isinstance(state, tuple):
+        return tuple(s.index_select(1, index) for s in state)  # type: ignore[return-value]
+    return state.index_select(1, index)
+
+
+class Seq2Seq(nn.Module):
+    """Encoder-decoder over word ids.
+
+    Args:
+        source_vocab, target_vocab: vocabulary sizes (id 0 is padding in both).
+        cell: rnn | lstm | gru for encoder and decoder. embedding_size, hidden_size, layers.
+        bidirectional: bidirectional encoder. attention: RNNsearch instead of RNNencdec.
+    """
+
+    def __init__(self, source_vocab: int, target_vocab: int, cell: str = "gru",
+                 embedding_size: int = 64, hidden_size: int = 128, layers: int = 1,
+                 bidirectional: bool = False, attention: bool = False,
+                 attention_size: int = 128, dropout: float = 0.0, impl: str = "fused",
+                 forget_bias: float = 1.0, recurrent_init: str = "default",
+                 recurrent_gain: float = 1.0) -> None:
+        super().__init__()
+        self.cell = cell
+        self.layers = layers
+        self.hidden_size = hidden_size
+        self.uses_attention = attention
+        rnn_options = dict(dropout=dropout, impl=impl, forget_bias=forget_bias,
+                           recurrent_init=recurrent_init, recurrent_gain=recurrent_gain)
+        self.source_embedding = nn.Embedding(source_vocab, embedding_size, padding_idx=PAD_ID)
+        self.encoder = Recurrent(cell, embedding_size, hidden_size, layers, bidirectional,
+                                 **rnn_options)
+        context_size = self.encoder.output_size
+        self.target_embedding = nn.Embedding(target_vocab, embedding_size, padding_idx=PAD_ID)
+        self.decoder = Recurrent(cell, embedding_size + context_size, hidden_size, layers,
+                                 bidirectional=False, **rnn_options)
+        self.init_state = nn.Linear(context_size, layers * hidden_size)
+        self.attention = (AdditiveAttention(hidden_size, context_size, attention_size)
+                          if attention else None)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden_size + context_size + embedding_size, target_vocab)
+
+    # ----- encoder -----------------------------------------------------------------------
+    def encode(self, src: Tensor, src_lengths: Tensor) -> tuple[Memory, State]:
+        """src (B, S), src_lengths (B,) -> memory, decoder initial state (L, B, H)."""
+        encoded = self.encoder(self.dropout(self.source_embedding(src)), src_lengths)
+        mask = torch.arange(src.size(1), device=src.device)[None] < src_lengths.to(src.device)[:, None]
+        keys = self.attention.project_keys(encoded.outputs) if self.attention else None
+        memory = Memory(encoded.outputs, mask, encoded.last, keys)
+        h0 = torch.tanh(self.init_state(encoded.last))  # (B, L*H)
+        h0 = h0.view(-1, self.layers, self.hidden_size).transpose(0, 1).contiguous()
+        state: State = (h0, torch.zeros_like(h0)) if self.cell == "lstm" else h0
+        return memory, state
+
+    # ----- decoder -----------------------------------------------------------------------
+    @staticmethod
+    def _top_hidden(state: State) -> Tensor:
+        return (state[0] if isinstance(state, tuple) else state)[-1]
+
+    def step(self, prev_tokens: Tensor, state: State, memory: Memory
+             ) -> tuple[Tensor, State, Tensor | None]:
+        """One decoder step. prev_tokens (B,) -> logits (B, V), new state, attention (B, S)."""
+        embedded = self.dropout(self.target_embedding(prev_tokens))  # (B, E)
+        weights = None
+        if self.attention is not None:
+            context, weights = self.attention(self._top_hidden(state), memory.keys,
+                                              memory.outputs, memory.mask)
+        else:
+            context = memory.context
+        result = self.decoder(torch.cat([embedded, context], -1).unsqueeze(1), state=state)
+        features = torch.cat([result.outputs[:, 0], context, embedded], -1)
+        return self.output(self.dropout(features)), result.state, weights
+
+    def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
+        """Teacher forcing: src (B, S), src_lengths (B,), tgt_in (B, T) = <bos> y.. ->
+        logits (B, T, V)."""
+        memory, state = self.encode(src, src_lengths)
+        if self.attention is None:
+            embedded = self.dropout(self.target_embedding(tgt_in))  # (B, T, E)
+            context = memory.context.unsqueeze(1).expand(-1, tgt_in.size(1), -1)
+            result = self.decoder(torch.cat([embedded, context], -1), state=state)
+            return self.output(self.dropout(torch.cat([result.outputs, context, embedded], -1)))
+        logits = []
+        for prev in tgt_in.unbind(1):
+            step_logits, state, _ = self.step(prev, state, memory)
+            logits.append(step_logits)
+        return torch.stack(logits, 1)
+
+    def forward_sampled(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor,
+                        ratio: float) -> Tensor:
+        """Scheduled sampling (Bengio et al. 2015): at each step feed the true previous token
+        with probability ``ratio``, else the model's own previous prediction (argmax, no
+        gradient through the choice). Decided per token. Returns logits (B, T, V)."""
+        memory, state = self.encode(src, src_lengths)
+        use_truth = torch.rand(tgt_in.shape, device=tgt_in.device) < ratio  # (B, T)
+        use_truth[:, 0] = True  # <bos>
+        logits = []
+        prev = tgt_in[:, 0]
+        for t, (truth, feed_truth) in enumerate(zip(tgt_in.unbind(1), use_truth.unbind(1),
+                                                    strict=True)):
+            if t > 0:
+                prev = torch.where(feed_truth, truth, logits[-1].argmax(-1))
+            step_logits, state, _ = self.step(prev, state, memory)
+            logits.append(step_logits)
+        return torch.stack(logits, 1)

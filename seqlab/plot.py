@@ -1,0 +1,88 @@
+"""Draw BLEU against sentence length for runs: ``python -m seqlab.plot DIR [DIR ...]``.
+
+Each DIR is a run dir or any directory above run dirs (a sweep dir). Every run whose
+results.json holds ``test/bleu_by_length`` becomes one labelled curve (RNNenc-50,
+RNNsearch-30, ... for seq2seq models on the translation task). Writes a PNG and a CSV
+(label, lo, hi, n, bleu) to ``--out`` (default: the first DIR, as bleu_vs_length.*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+from seqlab.results import read_results
+from seqlab.summarize import find_runs
+
+
+def run_label(results: dict[str, Any]) -> str:
+    """RNNenc-50 / RNNsearch-30 style: architecture and maximum training length."""
+    config = results.get("config", {})
+    if config.get("label"):
+        return str(config["label"])
+    model, task = config.get("model", {}), config.get("task", {})
+    if model.get("kind") == "seq2seq":
+        name = "RNNsearch" if model.get("attention") else "RNNenc"
+    else:
+        name = results.get("model", "model")
+    max_len = task.get("max_len") or (task.get("seq2seq") or {}).get("max_len")
+    return f"{name}-{max_len}" if max_len else name
+
+
+def collect_curves(dirs: list[Path]) -> dict[str, list[dict[str, Any]]]:
+    curves: dict[str, list[dict[str, Any]]] = {}
+    for directory in dirs:
+        for run_dir in find_runs(directory):
+            results = read_results(run_dir)
+            buckets = results.get("test/bleu_by_length")
+            if not buckets:
+                continue
+            label = run_label(results)
+            if label in curves:  # same architecture twice (e.g. two seeds): keep both
+                label = f"{label} ({run_dir.name})"
+            curves[label] = buckets
+    return dict(sorted(curves.items()))
+
+
+def write_plot(curves: dict[str, list[dict[str, Any]]], out: Path,
+               title: str = "BLEU by source sentence length") -> tuple[Path, Path]:
+    from seqlab.plotting import bleu_length_figure
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    png, table = out.with_suffix(".png"), out.with_suffix(".csv")
+    figure = bleu_length_figure(curves, title)
+    figure.savefig(png, dpi=120)
+    with table.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["label", "lo", "hi", "n", "bleu"])
+        for label, buckets in curves.items():
+            for b in buckets:
+                writer.writerow([label, b["lo"], b["hi"], b["n"], b["bleu"]])
+    return png, table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="+", type=Path, help="run dirs or sweep dirs")
+    parser.add_argument("--out", type=Path, help="output path without suffix")
+    parser.add_argument("--title", default="BLEU by source sentence length")
+    args = parser.parse_args(argv)
+    try:
+        curves = collect_curves(args.dirs)
+    except FileNotFoundError as error:
+        print(f"seqlab.plot: {error}", file=sys.stderr)
+        return 1
+    if not curves:
+        print("seqlab.plot: no run with test/bleu_by_length under "
+              f"{', '.join(map(str, args.dirs))} (train a seq2seq model first)", file=sys.stderr)
+        return 1
+    png, table = write_plot(curves, args.out or args.dirs[0] / "bleu_vs_length", args.title)
+    print(f"seqlab.plot: {len(curves)} curves -> {png} and {table}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

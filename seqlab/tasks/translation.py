@@ -1,0 +1,124 @@
+"""A seeded synthetic language pair for the fixed-context bottleneck (Bahdanau et al. 2014).
+
+Source sentences are English-like word strings from a small grammar; the target is a
+deterministic translation that follows the source order with local reordering and a few
+one-to-two expansions, so a model must carry every word of the source and BLEU is meaningful:
+
+* a word dictionary (``the -> le``, ``dog -> chien``, ...);
+* adjective-noun reordering: ``the big red dog`` -> ``le chien grand rouge`` (the noun moves in
+  front of the adjectives that precede it, as in French);
+* one-to-two expansions: ``near -> pres de``, ``often -> tres souvent``, ``never -> ne jamais``,
+  ``takes -> prend avec``.
+
+Lengths: each sentence's length is drawn uniformly from a range; training and test ranges are
+set separately (the -30 / -50 suffix of RNNenc-30 / RNNsearch-50 is the training maximum).
+"""
+
+from __future__ import annotations
+
+import random
+
+from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
+
+LEXICON: dict[str, dict[str, str]] = {
+    "DET": {"the": "le", "a": "un", "this": "ce", "every": "chaque", "my": "mon",
+            "some": "des"},
+    "ADJ": {"red": "rouge", "big": "grand", "small": "petit", "old": "vieux",
+            "happy": "heureux", "green": "vert", "quiet": "calme", "fast": "rapide"},
+    "NOUN": {"dog": "chien", "cat": "chat", "man": "homme", "woman": "femme",
+             "house": "maison", "car": "voiture", "tree": "arbre", "bird": "oiseau",
+             "river": "fleuve", "city": "ville", "book": "livre", "child": "enfant"},
+    "VERB": {"sees": "voit", "likes": "aime", "follows": "suit", "finds": "trouve",
+             "watches": "regarde", "has": "a", "takes": "prend avec", "wants": "veut"},
+    "PREP": {"near": "pres de", "with": "avec", "under": "sous", "behind": "derriere"},
+    "ADV": {"often": "tres souvent", "quickly": "vite", "never": "ne jamais"},
+    "CONJ": {"and": "et", "but": "mais"},
+}
+DICTIONARY = {src: tgt for words in LEXICON.values() for src, tgt in words.items()}
+CATEGORY = {src: cat for cat, words in LEXICON.items() for src in words}
+
+
+def translate(source: list[str]) -> list[str]:
+    """The reference translation of a source sentence (any word sequence of the lexicon)."""
+    reordered: list[str] = []
+    adjectives: list[str] = []
+    for word in source:
+        if CATEGORY[word] == "ADJ":
+            adjectives.append(word)
+            continue
+        if CATEGORY[word] == "NOUN":
+            reordered.append(word)
+            reordered.extend(adjectives)
+        else:
+            reordered.extend(adjectives)
+            reordered.append(word)
+        adjectives = []
+    reordered.extend(adjectives)
+    return [t for word in reordered for t in DICTIONARY[word].split()]
+
+
+def _noun_phrase(rng: random.Random) -> list[str]:
+    words = [rng.choice(list(LEXICON["DET"]))]
+    words += [rng.choice(list(LEXICON["ADJ"])) for _ in range(rng.choice((0, 0, 1, 1, 2)))]
+    return [*words, rng.choice(list(LEXICON["NOUN"]))]
+
+
+def _clause(rng: random.Random) -> list[str]:
+    words = _noun_phrase(rng)
+    if rng.random() < 0.3:
+        words.append(rng.choice(list(LEXICON["ADV"])))
+    words.append(rng.choice(list(LEXICON["VERB"])))
+    words += _noun_phrase(rng)
+    if rng.random() < 0.5:
+        words += [rng.choice(list(LEXICON["PREP"])), *_noun_phrase(rng)]
+    return words
+
+
+def sentence(length: int, rng: random.Random) -> list[str]:
+    """A grammatical word stream cut to exactly ``length`` words."""
+    words = _clause(rng)
+    while len(words) < length:
+        words += [rng.choice(list(LEXICON["CONJ"])), *_clause(rng)]
+    return words[:length]
+
+
+def generate_pairs(n: int, min_len: int, max_len: int, rng: random.Random) -> list[Pair]:
+    """n (source, target) pairs with source lengths uniform on [min_len, max_len]."""
+    pairs = []
+    for _ in range(n):
+        source = sentence(rng.randint(min_len, max_len), rng)
+        pairs.append((source, translate(source)))
+    return pairs
+
+
+class TranslationDataModule(Seq2SeqDataModule):
+    """Synthetic translation: train/val on [min_len, max_len], test on [test_min_len,
+    test_max_len], each split from its own seed."""
+
+    task_name = "translation"
+
+    def __init__(self, min_len: int = 1, max_len: int = 50, test_min_len: int = 1,
+                 test_max_len: int = 60, n_train: int = 30000, n_val: int = 500,
+                 n_test: int = 3000, batch_size: int = 64, data_seed: int = 0,
+                 min_freq: int = 1, max_vocab: int | None = None) -> None:
+        super().__init__(batch_size, min_freq, max_vocab, data_seed)
+        if not 1 <= min_len <= max_len:
+            raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
+        if not 1 <= test_min_len <= test_max_len:
+            raise ValueError(
+                f"need 1 <= task.test_min_len <= task.test_max_len, got {test_min_len}, "
+                f"{test_max_len}"
+            )
+        for name, value in dict(n_train=n_train, n_val=n_val, n_test=n_test).items():
+            if value < 1:
+                raise ValueError(f"task.{name} must be >= 1, got {value}")
+        self.ranges = {"train": (min_len, max_len), "val": (min_len, max_len),
+                       "test": (test_min_len, test_max_len)}
+        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
+
+    def make_pairs(self) -> dict[str, list[Pair]]:
+        return {
+            split: generate_pairs(self.sizes[split], *self.ranges[split],
+                                  random.Random(1_000_003 * self.data_seed + offset))
+            for offset, split in enumerate(("train", "val", "test"), start=1)
+        }
