@@ -45,12 +45,14 @@ def copy_data(n: int, delay: int) -> dict[str, torch.Tensor]:
 
 def make_model(cell: str, impl: str, hidden: int, embedding: int) -> RecurrentTagger:
     torch.manual_seed(0)
-    return RecurrentTagger(10, 9, cell=cell, embedding_size=embedding, hidden_size=hidden,
-                           impl=impl)
+    return RecurrentTagger(
+        10, 9, cell=cell, embedding_size=embedding, hidden_size=hidden, impl=impl
+    )
 
 
-def plain_loop(model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int,
-               steps: int) -> float:
+def plain_loop(
+    model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
+) -> float:
     """The reference: index a batch, forward, CE, backward, Adam. Returns seconds."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     inputs, targets = data["inputs"], data["targets"]
@@ -67,8 +69,9 @@ def plain_loop(model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int
     return time.perf_counter() - start
 
 
-def seqlab_path(model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int,
-                steps: int) -> float:
+def seqlab_path(
+    model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
+) -> float:
     """Train through seqlab's objective and Trainer setup. Returns seconds of trainer.fit."""
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
@@ -77,15 +80,27 @@ def seqlab_path(model: RecurrentTagger, data: dict[str, torch.Tensor], batch: in
     from seqlab.objectives.per_step import PerStepObjective
     from seqlab.tasks.base import PER_STEP, TaskSpec, batch_loader
 
-    spec = TaskSpec(name="copy", output=PER_STEP, vocab_size=10, num_classes=9,
-                    fixed_length=True, focus_metric="recall_acc")
+    spec = TaskSpec(
+        name="copy",
+        output=PER_STEP,
+        vocab_size=10,
+        num_classes=9,
+        fixed_length=True,
+        focus_metric="recall_acc",
+    )
     objective = PerStepObjective(model, TrainingConfig(), spec)
     loader = batch_loader(data, batch, shuffle=True)
     with TemporaryDirectory() as tmp:
         trainer = L.Trainer(
-            accelerator="cpu", devices=1, max_steps=steps, max_epochs=-1,
-            limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, log_every_n_steps=10,
+            accelerator="cpu",
+            devices=1,
+            max_steps=steps,
+            max_epochs=-1,
+            limit_val_batches=0,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            log_every_n_steps=10,
             logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
         )
         start = time.perf_counter()
@@ -104,16 +119,27 @@ def bench_perstep(args: argparse.Namespace) -> list[dict]:
             times: dict[str, list[float]] = {"seqlab": [], "plain": []}
             seqlab_path(make_model(cell, impl, 128, 32), data, batch, 5)  # warm up
             for _ in range(args.repeats):
-                times["seqlab"].append(seqlab_path(make_model(cell, impl, 128, 32), data,
-                                                   batch, steps))
-                times["plain"].append(plain_loop(make_model(cell, impl, 128, 32), data,
-                                                 batch, steps))
+                times["seqlab"].append(
+                    seqlab_path(make_model(cell, impl, 128, 32), data, batch, steps)
+                )
+                times["plain"].append(
+                    plain_loop(make_model(cell, impl, 128, 32), data, batch, steps)
+                )
             tps = {k: tokens_per_step * steps / statistics.median(v) for k, v in times.items()}
-            row = {"cell": cell, "impl": impl, "hidden": 128, "seqlab_tok_s": tps["seqlab"],
-                   "plain_tok_s": tps["plain"], "ratio": tps["seqlab"] / tps["plain"]}
+            row = {
+                "cell": cell,
+                "impl": impl,
+                "hidden": 128,
+                "seqlab_tok_s": tps["seqlab"],
+                "plain_tok_s": tps["plain"],
+                "ratio": tps["seqlab"] / tps["plain"],
+            }
             rows.append(row)
-            print(f"  {cell:<5} {impl:<9} seqlab {row['seqlab_tok_s']:>10,.0f} tok/s   plain "
-                  f"{row['plain_tok_s']:>10,.0f} tok/s   ratio {row['ratio']:.3f}", flush=True)
+            print(
+                f"  {cell:<5} {impl:<9} seqlab {row['seqlab_tok_s']:>10,.0f} tok/s   plain "
+                f"{row['plain_tok_s']:>10,.0f} tok/s   ratio {row['ratio']:.3f}",
+                flush=True,
+            )
     return rows
 
 
@@ -137,8 +163,9 @@ def onednn_matmul_gflops(size: int = 1024, repeats: int = 20) -> tuple[float, fl
     return onednn, mkl
 
 
-def lstm_train_tokens_per_s(hidden: int, embedding: int, batch: int, length: int,
-                            steps: int) -> float:
+def lstm_train_tokens_per_s(
+    hidden: int, embedding: int, batch: int, length: int, steps: int
+) -> float:
     model = make_model("lstm", "fused", hidden, embedding)
     data = copy_data(batch * 8, length - 20)
     plain_loop(model, data, batch, 3)
@@ -153,11 +180,19 @@ def bench_peak(args: argparse.Namespace) -> dict:
     # forward GEMMs 8H(E+H) FLOPs per token; backward twice that (input and weight grads)
     flops_per_token = 24 * hidden * (embedding + hidden)
     achieved = tps * flops_per_token / 1e9
-    row = {"onednn_gflops": onednn, "mkl_mm_gflops": mkl, "lstm512_tok_s": tps,
-           "lstm512_gflops": achieved, "fraction_of_onednn_peak": achieved / onednn}
-    print(f"  oneDNN sgemm peak {onednn:,.0f} GFLOP/s (torch.mm/MKL {mkl:,.0f}); fused LSTM "
-          f"H=512 E=128 B=128 T=50 trains at {tps:,.0f} tok/s = {achieved:,.0f} GFLOP/s = "
-          f"{100 * achieved / onednn:.0f}% of the oneDNN peak", flush=True)
+    row = {
+        "onednn_gflops": onednn,
+        "mkl_mm_gflops": mkl,
+        "lstm512_tok_s": tps,
+        "lstm512_gflops": achieved,
+        "fraction_of_onednn_peak": achieved / onednn,
+    }
+    print(
+        f"  oneDNN sgemm peak {onednn:,.0f} GFLOP/s (torch.mm/MKL {mkl:,.0f}); fused LSTM "
+        f"H=512 E=128 B=128 T=50 trains at {tps:,.0f} tok/s = {achieved:,.0f} GFLOP/s = "
+        f"{100 * achieved / onednn:.0f}% of the oneDNN peak",
+        flush=True,
+    )
     return row
 
 
@@ -180,21 +215,39 @@ def bench_allocator(args: argparse.Namespace) -> list[dict]:
         for _ in range(args.repeats):
             for threshold in results:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--allocator-child", str(threshold),
-                     "--hidden", str(hidden), "--steps", str(steps)],
-                    capture_output=True, text=True, check=True, env=os.environ.copy(),
+                    [
+                        sys.executable,
+                        __file__,
+                        "--allocator-child",
+                        str(threshold),
+                        "--hidden",
+                        str(hidden),
+                        "--steps",
+                        str(steps),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=os.environ.copy(),
                 )
                 results[threshold].append(json.loads(out.stdout.strip().splitlines()[-1]))
         default = statistics.median(r["tok_s"] for r in results[0])
         raised = statistics.median(r["tok_s"] for r in results[1 << 30])
-        row = {"hidden": hidden, "default_tok_s": default, "raised_tok_s": raised,
-               "speedup": raised / default,
-               "default_peak_mb": max(r["peak_rss_mb"] for r in results[0]),
-               "raised_peak_mb": max(r["peak_rss_mb"] for r in results[1 << 30])}
+        row = {
+            "hidden": hidden,
+            "default_tok_s": default,
+            "raised_tok_s": raised,
+            "speedup": raised / default,
+            "default_peak_mb": max(r["peak_rss_mb"] for r in results[0]),
+            "raised_peak_mb": max(r["peak_rss_mb"] for r in results[1 << 30]),
+        }
         rows.append(row)
-        print(f"  LSTM H={hidden} T=120 B=128: glibc default {default:,.0f} tok/s "
-              f"(peak {row['default_peak_mb']:.0f} MB), thresholds 1 GiB {raised:,.0f} tok/s "
-              f"(peak {row['raised_peak_mb']:.0f} MB): {row['speedup']:.2f}x", flush=True)
+        print(
+            f"  LSTM H={hidden} T=120 B=128: glibc default {default:,.0f} tok/s "
+            f"(peak {row['default_peak_mb']:.0f} MB), thresholds 1 GiB {raised:,.0f} tok/s "
+            f"(peak {row['raised_peak_mb']:.0f} MB): {row['speedup']:.2f}x",
+            flush=True,
+        )
     return rows
 
 
@@ -213,14 +266,19 @@ def main() -> None:
         return
     args.steps = args.steps or (30 if args.quick else 150)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"steps {args.steps}, repeats {args.repeats}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"steps {args.steps}, repeats {args.repeats}"
+    )
     report: dict = {}
     sections = [args.only] if args.only else ["perstep", "peak", "allocator"]
     for section in sections:
         print(f"\n[{section}]", flush=True)
-        report[section] = {"perstep": bench_perstep, "peak": bench_peak,
-                           "allocator": bench_allocator}[section](args)
+        report[section] = {
+            "perstep": bench_perstep,
+            "peak": bench_peak,
+            "allocator": bench_allocator,
+        }[section](args)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
 

@@ -24,8 +24,9 @@ def length_bucket(length: int, width: int) -> tuple[int, int]:
     return lo, lo + width - 1
 
 
-def bleu_by_length(hypotheses: list[str], references: list[str], source_lengths: list[int],
-                   width: int = 10) -> list[dict[str, Any]]:
+def bleu_by_length(
+    hypotheses: list[str], references: list[str], source_lengths: list[int], width: int = 10
+) -> list[dict[str, Any]]:
     """Corpus BLEU per source-length bucket: [{lo, hi, n, bleu, exact_match}], by lo."""
     if width < 1:
         raise ValueError(f"bucket width must be >= 1, got {width}")
@@ -38,6 +39,13 @@ def bleu_by_length(hypotheses: list[str], references: list[str], source_lengths:
         refs = [references[i] for i in members]
         score, _ = corpus_bleu(hyps, refs)
         exact = sum(h == r for h, r in zip(hyps, refs, strict=True)) / len(members)
-        buckets.append({"lo": lo, "hi": hi, "n": len(members), "bleu": round(score, 3),
-                        "exact_match": round(exact, 4)})
+        buckets.append(
+            {
+                "lo": lo,
+                "hi": hi,
+                "n": len(members),
+                "bleu": round(score, 3),
+                "exact_match": round(exact, 4),
+            }
+        )
     return buckets

@@ -130,7 +130,9 @@ class ScheduledSamplingConfig:
                 f"inverse_sigmoid schedule needs training.scheduled_sampling.k >= 1, got {self.k}"
             )
         if self.schedule == "linear" and self.c < 0:
-            raise ConfigError(f"linear schedule needs training.scheduled_sampling.c >= 0, got {self.c}")
+            raise ConfigError(
+                f"linear schedule needs training.scheduled_sampling.c >= 0, got {self.c}"
+            )
 
 
 @dataclass

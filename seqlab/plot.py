@@ -47,8 +47,11 @@ def collect_curves(dirs: list[Path]) -> dict[str, list[dict[str, Any]]]:
     return dict(sorted(curves.items()))
 
 
-def write_plot(curves: dict[str, list[dict[str, Any]]], out: Path,
-               title: str = "BLEU by source sentence length") -> tuple[Path, Path]:
+def write_plot(
+    curves: dict[str, list[dict[str, Any]]],
+    out: Path,
+    title: str = "BLEU by source sentence length",
+) -> tuple[Path, Path]:
     from seqlab.plotting import bleu_length_figure
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -76,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seqlab.plot: {error}", file=sys.stderr)
         return 1
     if not curves:
-        print("seqlab.plot: no run with test/bleu_by_length under "
-              f"{', '.join(map(str, args.dirs))} (train a seq2seq model first)", file=sys.stderr)
+        print(
+            "seqlab.plot: no run with test/bleu_by_length under "
+            f"{', '.join(map(str, args.dirs))} (train a seq2seq model first)",
+            file=sys.stderr,
+        )
         return 1
     png, table = write_plot(curves, args.out or args.dirs[0] / "bleu_vs_length", args.title)
     print(f"seqlab.plot: {len(curves)} curves -> {png} and {table}")

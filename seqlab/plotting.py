@@ -7,12 +7,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 
-def bleu_length_figure(curves: dict[str, list[dict[str, Any]]],
-                       title: str = "BLEU by source sentence length") -> Figure:
+def bleu_length_figure(
+    curves: dict[str, list[dict[str, Any]]], title: str = "BLEU by source sentence length"
+) -> Figure:
     """curves: label -> [{lo, hi, n, bleu}, ...]; one line per label, x = bucket midpoint."""
     figure, axis = plt.subplots(figsize=(6.4, 4.4))
     styles = ["-", "--", "-.", ":"]

@@ -12,8 +12,8 @@ from torch import nn
 from seqlab.config import ConfigError, ModelConfig, TrainingConfig
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.per_step import PerStepObjective
-from seqlab.tasks.base import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
 from seqlab.objectives.seq2seq import DecodingConfig, Seq2SeqObjective
+from seqlab.tasks.base import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
 from seqlab.tasks.copy import CopyDataModule, Seq2SeqCopyDataModule
 from seqlab.tasks.translation import TranslationDataModule
 from seqlab.tasks.tsv import TsvTranslationDataModule
@@ -67,7 +67,9 @@ def task_output(task: str, model: ModelConfig) -> str:
         if output in offered:
             return output
     wanted = " or ".join(_OUTPUT_WORDS[o] for o in offered)
-    fitting = sorted({n for n, k in _MODEL_NAMES.items() if set(MODEL_OUTPUTS.get(k, ())) & set(offered)})
+    fitting = sorted(
+        {n for n, k in _MODEL_NAMES.items() if set(MODEL_OUTPUTS.get(k, ())) & set(offered)}
+    )
     raise ConfigError(
         f"model={model.name} cannot be trained on task={task}: the task needs {wanted}. "
         f"Models that can: {', '.join(fitting)}."
@@ -75,9 +77,16 @@ def task_output(task: str, model: ModelConfig) -> str:
 
 
 # Shipped model configs and their kinds, for error messages.
-_MODEL_NAMES = {"vanilla": "recurrent", "lstm": "recurrent", "gru": "recurrent",
-                "bi": "recurrent", "seq2seq": "seq2seq", "seq2seq_attention": "seq2seq",
-                "bow": "bow", "window": "window"}
+_MODEL_NAMES = {
+    "vanilla": "recurrent",
+    "lstm": "recurrent",
+    "gru": "recurrent",
+    "bi": "recurrent",
+    "seq2seq": "seq2seq",
+    "seq2seq_attention": "seq2seq",
+    "bow": "bow",
+    "window": "window",
+}
 
 
 def build_datamodule(task_cfg: DictConfig, model: ModelConfig) -> L.LightningDataModule:
@@ -91,7 +100,8 @@ def build_datamodule(task_cfg: DictConfig, model: ModelConfig) -> L.LightningDat
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise ConfigError(
-            f"unknown key(s) for task {name}: {', '.join(unknown)}; known: {', '.join(sorted(accepted))}"
+            f"unknown key(s) for task {name}: {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(accepted))}"
         )
     try:
         return cls(**options)
@@ -147,8 +157,12 @@ def build_model(model: ModelConfig, spec: TaskSpec) -> nn.Module:
     raise ConfigError(f"no model for kind {model.kind} and output {spec.output}")
 
 
-def build_objective(model: nn.Module, training: TrainingConfig, datamodule: Any,
-                    decoding: DecodingConfig | None = None) -> SeqlabObjective:
+def build_objective(
+    model: nn.Module,
+    training: TrainingConfig,
+    datamodule: Any,
+    decoding: DecodingConfig | None = None,
+) -> SeqlabObjective:
     spec: TaskSpec = datamodule.spec
     if training.tbptt_steps is not None and not spec.fixed_length:
         raise ConfigError(
@@ -156,8 +170,14 @@ def build_objective(model: nn.Module, training: TrainingConfig, datamodule: Any,
             f"length; task={spec.name} does not. Use training.tbptt_steps=null."
         )
     if spec.output == SEQ2SEQ:
-        return Seq2SeqObjective(model, training, spec, datamodule.source_vocab,  # type: ignore[arg-type]
-                                datamodule.target_vocab, decoding or DecodingConfig())
+        return Seq2SeqObjective(
+            model,
+            training,
+            spec,
+            datamodule.source_vocab,  # type: ignore[arg-type]
+            datamodule.target_vocab,
+            decoding or DecodingConfig(),
+        )
     if spec.output == PER_STEP:
         return PerStepObjective(model, training, spec)
     raise ConfigError(f"no objective for output {spec.output}")

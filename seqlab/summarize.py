@@ -35,8 +35,13 @@ def summary_rows(directory: Path) -> list[dict[str, Any]]:
         results = read_results(run_dir)
         row: dict[str, Any] = {"run": str(run_dir.relative_to(directory)) or "."}
         row.update({k: results.get(k) for k in COLUMNS[1:]})
-        row.update({k: v for k, v in results.items() if k.startswith("test/")
-                    and isinstance(v, int | float)})
+        row.update(
+            {
+                k: v
+                for k, v in results.items()
+                if k.startswith("test/") and isinstance(v, int | float)
+            }
+        )
         rows.append(row)
     return rows
 
@@ -58,12 +63,15 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         return "(no finished runs: no results.json found)"
     fields = [f for f in ("run", "model", "task", "seed") if f in rows[0]]
     fields += sorted({k for r in rows for k in r if k.startswith("test/")})
+
     def cell(value: Any) -> str:
         return f"{value:.4f}" if isinstance(value, float) else str(value)
+
     table = [fields] + [[cell(r.get(f, "")) for f in fields] for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(fields))]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True))
-                     for line in table)
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in table
+    )
 
 
 class SweepSummaryCallback(Callback):

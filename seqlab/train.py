@@ -84,18 +84,23 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> tuple[L.Trainer, dict[str, 
     stop = cfg.task.get("stop_when")
     if stop:
         callbacks.append(
-            EarlyStopping(monitor=stop.metric, mode="max", stopping_threshold=stop.at_least,
-                          patience=10**9, check_on_train_epoch_end=False)
+            EarlyStopping(
+                monitor=stop.metric,
+                mode="max",
+                stopping_threshold=stop.at_least,
+                patience=10**9,
+                check_on_train_epoch_end=False,
+            )
         )
     loggers = [
-        TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False),
+        TensorBoardLogger(
+            save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False
+        ),
         CSVLogger(save_dir=run_dir, name="", version=""),
     ]
     options: dict[str, Any] = OmegaConf.to_container(cfg.trainer, resolve=True)  # type: ignore[assignment]
     options["enable_progress_bar"] = progress_bar_enabled(options.get("enable_progress_bar"))
-    trainer = L.Trainer(
-        default_root_dir=run_dir, callbacks=callbacks, logger=loggers, **options
-    )
+    trainer = L.Trainer(default_root_dir=run_dir, callbacks=callbacks, logger=loggers, **options)
     return trainer, {"checkpoint": checkpoint, "throughput": throughput, "tensorboard": loggers[0]}
 
 
@@ -135,16 +140,20 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     objective = build_objective(model, training, datamodule, decoding)
     objective.seqlab_checkpoint_extra = checkpoint_extra(cfg, datamodule)
     n_params = count_parameters(model)
-    print(f"seqlab: model={model_cfg.name} task={spec.name} parameters={n_params:,}"
-          f"{vocab_sizes_note(datamodule)} run_dir={run_dir}", flush=True)
+    print(
+        f"seqlab: model={model_cfg.name} task={spec.name} parameters={n_params:,}"
+        f"{vocab_sizes_note(datamodule)} run_dir={run_dir}",
+        flush=True,
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
 
     trainer, parts = build_trainer(cfg, run_dir)
     trainer.fit(objective, datamodule=datamodule)
     best = parts["checkpoint"].best_model_path
-    test_metrics = trainer.test(objective, datamodule=datamodule, ckpt_path=best or None,
-                                verbose=False)[0]
+    test_metrics = trainer.test(
+        objective, datamodule=datamodule, ckpt_path=best or None, verbose=False
+    )[0]
     wall_time = time.perf_counter() - started
 
     metrics = {k: float(v) for k, v in sorted(test_metrics.items())}
@@ -169,14 +178,22 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         results.update({k: v for k, v in report.items() if k != "hypotheses"})
         write_hypotheses(run_dir / "test_hypotheses.tsv", report["hypotheses"])
     write_results(run_dir, results)
-    hparams = flatten({"model": results["config"]["model"], "task": results["config"]["task"],
-                       "training": results["config"]["training"], "seed": cfg.seed})
+    hparams = flatten(
+        {
+            "model": results["config"]["model"],
+            "task": results["config"]["task"],
+            "training": results["config"]["training"],
+            "seed": cfg.seed,
+        }
+    )
     parts["tensorboard"].log_hyperparams(hparams, metrics=metrics)
     print(f"\nseqlab: run dir {run_dir}")
     for name, value in metrics.items():
         print(f"  {name:<28} {value:.4f}")
-    print(f"  {'parameters':<28} {n_params:,}\n  {'train_tokens_per_s':<28} "
-          f"{results['train_tokens_per_s']:,.0f}\n  {'wall_time_s':<28} {wall_time:.1f}")
+    print(
+        f"  {'parameters':<28} {n_params:,}\n  {'train_tokens_per_s':<28} "
+        f"{results['train_tokens_per_s']:,.0f}\n  {'wall_time_s':<28} {wall_time:.1f}"
+    )
     return results
 
 

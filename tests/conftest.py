@@ -22,8 +22,14 @@ TINY = [
     "trainer.limit_val_batches=2",
     "trainer.limit_test_batches=2",
 ]
-TINY_COPY = ["task.n_train=96", "task.n_val=64", "task.n_test=64", "task.batch_size=32",
-             "task.delay=5", "task.n_recall=3"]
+TINY_COPY = [
+    "task.n_train=96",
+    "task.n_val=64",
+    "task.n_test=64",
+    "task.batch_size=32",
+    "task.delay=5",
+    "task.n_recall=3",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +42,16 @@ def compose_config(overrides: list[str]) -> DictConfig:
         return compose(config_name="train", overrides=overrides)
 
 
-def run_cli(args: list[str], cwd: Path, module: str = "seqlab.train",
-            timeout: int = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], cwd: Path, module: str = "seqlab.train", timeout: int = 300
+) -> subprocess.CompletedProcess:
     """Run ``python -m <module> <args>`` in ``cwd`` as a user would (CI=true, 1 thread)."""
     env = {**os.environ, "CI": "true", "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

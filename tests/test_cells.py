@@ -14,8 +14,9 @@ CASES = list(itertools.product(("rnn", "lstm", "gru"), (False, True), (1, 2)))
 
 def _pair(cell: str, bidirectional: bool, layers: int) -> tuple[Recurrent, Recurrent]:
     fused = Recurrent(cell, 5, 7, num_layers=layers, bidirectional=bidirectional, impl="fused")
-    explicit = Recurrent(cell, 5, 7, num_layers=layers, bidirectional=bidirectional,
-                         impl="explicit")
+    explicit = Recurrent(
+        cell, 5, 7, num_layers=layers, bidirectional=bidirectional, impl="explicit"
+    )
     explicit.load_state_dict(fused.state_dict())  # same parameter names and shapes
     return fused, explicit
 
@@ -24,8 +25,9 @@ def _outputs_and_grads(model: Recurrent, x: torch.Tensor, lengths: torch.Tensor 
     x = x.clone().requires_grad_(True)
     result = model(x, lengths)
     state = result.state if isinstance(result.state, tuple) else (result.state,)
-    loss = (result.outputs.sin().sum() + result.last.cos().sum()
-            + sum(s.square().sum() for s in state))
+    loss = (
+        result.outputs.sin().sum() + result.last.cos().sum() + sum(s.square().sum() for s in state)
+    )
     loss.backward()
     grads = {n: p.grad.clone() for n, p in model.named_parameters()}
     return result, x.grad, grads
@@ -58,14 +60,16 @@ def test_padded_batch_matches_each_sequence_alone(cell, bidirectional, layers):
         batched = model(x, lengths)
         for i, n in enumerate(lengths.tolist()):
             alone = model(x[i : i + 1, :n])
-            torch.testing.assert_close(batched.outputs[i, :n], alone.outputs[0],
-                                       rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(
+                batched.outputs[i, :n], alone.outputs[0], rtol=1e-5, atol=1e-5
+            )
             torch.testing.assert_close(batched.last[i], alone.last[0], rtol=1e-5, atol=1e-5)
 
 
 def test_forget_bias_and_orthogonal_init():
-    model = Recurrent("lstm", 4, 8, forget_bias=1.0, recurrent_init="orthogonal",
-                      recurrent_gain=0.5)
+    model = Recurrent(
+        "lstm", 4, 8, forget_bias=1.0, recurrent_init="orthogonal", recurrent_gain=0.5
+    )
     total_forget_bias = model.rnn.bias_ih_l0[8:16] + model.rnn.bias_hh_l0[8:16]
     torch.testing.assert_close(total_forget_bias, torch.ones(8))
     for block in model.rnn.weight_hh_l0.split(8):
@@ -73,8 +77,9 @@ def test_forget_bias_and_orthogonal_init():
 
 
 def test_parameter_count_ordering_rnn_gru_lstm():
-    counts = {c: sum(p.numel() for p in Recurrent(c, 16, 32).parameters())
-              for c in ("rnn", "gru", "lstm")}
+    counts = {
+        c: sum(p.numel() for p in Recurrent(c, 16, 32).parameters()) for c in ("rnn", "gru", "lstm")
+    }
     assert counts["rnn"] < counts["gru"] < counts["lstm"]
     assert counts["gru"] == 3 * counts["rnn"] and counts["lstm"] == 4 * counts["rnn"]
 

@@ -51,5 +51,6 @@ def test_unknown_keys_are_named():
 
 def test_bidirectional_with_tbptt_is_refused():
     with pytest.raises(ConfigError, match="backward direction needs the whole sequence"):
-        check_combination(ModelConfig(name="bi", bidirectional=True),
-                          TrainingConfig(tbptt_steps=10), "copy")
+        check_combination(
+            ModelConfig(name="bi", bidirectional=True), TrainingConfig(tbptt_steps=10), "copy"
+        )

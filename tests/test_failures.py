@@ -26,8 +26,14 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, monke
         return loss * math.nan if calls["n"] > 4 else loss  # training steps 5, 6, ... are NaN
 
     monkeypatch.setattr(per_step, "per_step_ce", ce_that_turns_nan)
-    cfg = compose_config(["trainer.max_epochs=5", "trainer.limit_train_batches=2",
-                          "trainer.limit_val_batches=1", *TINY_COPY])
+    cfg = compose_config(
+        [
+            "trainer.max_epochs=5",
+            "trainer.limit_train_batches=2",
+            "trainer.limit_val_batches=1",
+            *TINY_COPY,
+        ]
+    )
     # validation also calls per_step_ce: 2 train + 1 val per epoch -> NaN in epoch 1's training
     with pytest.raises(NonFiniteLossError, match=r"became nan at optimizer step \d+ .*clip_norm"):
         run(cfg, tmp_path)

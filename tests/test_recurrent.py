@@ -25,8 +25,15 @@ def test_last_position_takes_each_sequences_last_real_step():
 def test_tagger_shapes_for_every_cell_and_direction():
     for cell in ("rnn", "lstm", "gru"):
         for bidirectional in (False, True):
-            model = RecurrentTagger(10, 4, cell=cell, embedding_size=6, hidden_size=5,
-                                    layers=2, bidirectional=bidirectional)
+            model = RecurrentTagger(
+                10,
+                4,
+                cell=cell,
+                embedding_size=6,
+                hidden_size=5,
+                layers=2,
+                bidirectional=bidirectional,
+            )
             logits, state = model(torch.randint(0, 10, (3, 7)))
             assert logits.shape == (3, 7, 4)
             h = state[0] if isinstance(state, tuple) else state

@@ -12,9 +12,19 @@ from tests.conftest import TINY, TINY_COPY, run_cli
 
 def _fake_run(path: Path, model: str, seed: int, acc: float) -> None:
     path.mkdir(parents=True)
-    (path / "results.json").write_text(json.dumps(
-        {"model": model, "task": "copy", "seed": seed, "parameters": 10,
-         "wall_time_s": 1.0, "train_tokens_per_s": 5.0, "test/recall_acc": acc}))
+    (path / "results.json").write_text(
+        json.dumps(
+            {
+                "model": model,
+                "task": "copy",
+                "seed": seed,
+                "parameters": 10,
+                "wall_time_s": 1.0,
+                "train_tokens_per_s": 5.0,
+                "test/recall_acc": acc,
+            }
+        )
+    )
 
 
 def test_summary_reads_run_dirs(tmp_path: Path):
@@ -30,12 +40,19 @@ def test_summary_reads_run_dirs(tmp_path: Path):
 
 def test_multirun_sweep_writes_one_dir_per_job_and_a_summary(tmp_path: Path):
     sweep = tmp_path / "sweep"
-    result = run_cli(["-m", "model=vanilla,gru", "seed=1,2", *TINY, *TINY_COPY,
-                      f"hydra.sweep.dir={sweep}"], cwd=tmp_path, timeout=600)
+    result = run_cli(
+        ["-m", "model=vanilla,gru", "seed=1,2", *TINY, *TINY_COPY, f"hydra.sweep.dir={sweep}"],
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     runs = sorted(p.parent.name for p in sweep.rglob("results.json"))
     assert len(runs) == 4 and len(set(runs)) == 4
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
     assert sorted((r["model"], r["seed"]) for r in rows) == [
-        ("gru", "1"), ("gru", "2"), ("vanilla", "1"), ("vanilla", "2")]
+        ("gru", "1"),
+        ("gru", "2"),
+        ("vanilla", "1"),
+        ("vanilla", "2"),
+    ]
     assert "sweep summary (4 runs)" in result.stdout

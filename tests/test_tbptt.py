@@ -16,8 +16,9 @@ def _model(cell: str = "lstm") -> RecurrentTagger:
     return RecurrentTagger(9, 5, cell=cell, embedding_size=6, hidden_size=8)
 
 
-def _input_gradients(model: RecurrentTagger, inputs: torch.Tensor, steps: int | None,
-                     loss_position: int) -> torch.Tensor:
+def _input_gradients(
+    model: RecurrentTagger, inputs: torch.Tensor, steps: int | None, loss_position: int
+) -> torch.Tensor:
     """|d loss_at(loss_position) / d embedded input| per position, under TBPTT."""
     embedded: list[torch.Tensor] = []
 
@@ -55,15 +56,15 @@ def test_window_equal_to_length_gives_full_bptt_gradients():
     for cell in ("rnn", "lstm", "gru"):
         inputs = torch.randint(0, 9, (3, T))
         targets = torch.randint(0, 5, (3, T))
+
+        def chunk_loss(lg, s, e, targets=targets):
+            return F.cross_entropy(lg.flatten(0, 1), targets[:, s:e].flatten())
+
         full = _model(cell)
         logits, _ = full(inputs)
         F.cross_entropy(logits.flatten(0, 1), targets.flatten()).backward()
         truncated = _model(cell)
-        run_truncated_bptt(
-            truncated, inputs, T,
-            lambda lg, s, e: F.cross_entropy(lg.flatten(0, 1), targets[:, s:e].flatten()),
-            lambda loss: loss.backward(),
-        )
+        run_truncated_bptt(truncated, inputs, T, chunk_loss, lambda loss: loss.backward())
         for (name, p), q in zip(full.named_parameters(), truncated.parameters(), strict=True):
             torch.testing.assert_close(q.grad, p.grad, msg=name)
 
@@ -74,7 +75,11 @@ def test_state_is_carried_forward_between_chunks():
     inputs = torch.randint(0, 9, (2, T))
     full, _ = model(inputs)
     chunks = []
-    run_truncated_bptt(model, inputs, K,
-                       lambda lg, s, e: chunks.append(lg.detach()) or lg.sum() * 0,
-                       lambda loss: None)
+    run_truncated_bptt(
+        model,
+        inputs,
+        K,
+        lambda lg, s, e: chunks.append(lg.detach()) or lg.sum() * 0,
+        lambda loss: None,
+    )
     torch.testing.assert_close(torch.cat(chunks, 1), full.detach())

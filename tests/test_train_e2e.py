@@ -16,8 +16,17 @@ MODELS = ("vanilla", "lstm", "gru", "bi")
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_trains_on_copy(tmp_path: Path, model: str, impl: str):
     run_dir = tmp_path / "run"
-    result = run_cli([f"model={model}", "task=copy", f"model.impl={impl}", *TINY, *TINY_COPY,
-                      f"hydra.run.dir={run_dir}"], cwd=tmp_path)
+    result = run_cli(
+        [
+            f"model={model}",
+            "task=copy",
+            f"model.impl={impl}",
+            *TINY,
+            *TINY_COPY,
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((run_dir / "results.json").read_text())
     assert results["model"] == model and results["task"] == "copy"
@@ -33,9 +42,18 @@ def test_every_model_trains_on_copy(tmp_path: Path, model: str, impl: str):
 
 def test_tbptt_and_clipping_run_end_to_end(tmp_path: Path):
     run_dir = tmp_path / "run"
-    result = run_cli(["model=lstm", "training.tbptt_steps=4", "training.clip_norm=0.5",
-                      "training.clip_value=1.0", *TINY, *TINY_COPY, f"hydra.run.dir={run_dir}"],
-                     cwd=tmp_path)
+    result = run_cli(
+        [
+            "model=lstm",
+            "training.tbptt_steps=4",
+            "training.clip_norm=0.5",
+            "training.clip_value=1.0",
+            *TINY,
+            *TINY_COPY,
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((run_dir / "results.json").read_text())
     # 11 steps in chunks of 4 -> 3 optimizer steps per batch, 3 batches.

@@ -22,8 +22,9 @@ class AdditiveAttention(nn.Module):
         """keys (B, S, K) -> U_a h_j (B, S, A); computed once per source sentence."""
         return self.key_proj(keys)
 
-    def forward(self, query: Tensor, projected_keys: Tensor, values: Tensor,
-                mask: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, query: Tensor, projected_keys: Tensor, values: Tensor, mask: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """query (B, Q) = s_{i-1}; projected_keys (B, S, A); values (B, S, K) = h_j;
         mask (B, S) True at real source positions -> context c_i (B, K), weights α_i (B, S)."""
         energies = self.score(torch.tanh(self.query_proj(query).unsqueeze(1) + projected_keys))

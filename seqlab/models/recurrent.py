@@ -211,8 +211,11 @@ class Recurrent(nn.Module):
     def zero_state(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> State:
         """h_0 = 0 (and c_0 = 0): a blank-slate memory."""
         h = torch.zeros(
-            self.num_layers * self.num_directions, batch_size, self.hidden_size,
-            device=device, dtype=dtype,
+            self.num_layers * self.num_directions,
+            batch_size,
+            self.hidden_size,
+            device=device,
+            dtype=dtype,
         )
         return (h, torch.zeros_like(h)) if self.cell == "lstm" else h
 

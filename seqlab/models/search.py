@@ -9,14 +9,22 @@ from seqlab.models.seq2seq import Seq2Seq, reorder_state
 from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID
 
 
+def never_generate_specials(logits: Tensor) -> Tensor:
+    """Decoding never emits <pad> or <bos>: their scores become -inf."""
+    return logits.index_fill(
+        -1, torch.tensor([PAD_ID, BOS_ID], device=logits.device), float("-inf")
+    )
+
+
 def default_max_length(src_lengths: Tensor) -> int:
     """Room for expansions: twice the longest source plus 10."""
     return int(src_lengths.max()) * 2 + 10
 
 
 @torch.no_grad()
-def greedy_decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor,
-                  max_length: int | None = None) -> Tensor:
+def greedy_decode(
+    model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_length: int | None = None
+) -> Tensor:
     """src (B, S) -> tokens (B, T') without <bos>, <eos> included where produced, PAD after."""
     max_length = max_length or default_max_length(src_lengths)
     memory, state = model.encode(src, src_lengths)
@@ -26,7 +34,7 @@ def greedy_decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor,
     out = []
     for _ in range(max_length):
         logits, state, _ = model.step(prev, state, memory)
-        prev = logits.argmax(-1).masked_fill(finished, PAD_ID)
+        prev = never_generate_specials(logits).argmax(-1).masked_fill(finished, PAD_ID)
         out.append(prev)
         finished |= prev == EOS_ID
         if bool(finished.all()):
@@ -40,8 +48,14 @@ def length_penalty(lengths: Tensor, alpha: float) -> Tensor:
 
 
 @torch.no_grad()
-def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int = 5,
-                alpha: float = 0.6, max_length: int | None = None) -> Tensor:
+def beam_search(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    beam_size: int = 5,
+    alpha: float = 0.6,
+    max_length: int | None = None,
+) -> Tensor:
     """Batched beam search. src (B, S) -> best tokens (B, T') as :func:`greedy_decode`.
 
     All B × K hypotheses advance together. A hypothesis that produced <eos> is finished: it
@@ -63,7 +77,7 @@ def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int
     history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
     for _ in range(max_length):
         logits, state, _ = model.step(prev, state, memory)
-        log_probs = torch.log_softmax(logits.float(), -1)  # (B*K, V)
+        log_probs = torch.log_softmax(never_generate_specials(logits.float()), -1)  # (B*K, V)
         vocab = log_probs.size(-1)
         done_row = torch.full_like(log_probs[0], float("-inf"))
         done_row[PAD_ID] = 0.0

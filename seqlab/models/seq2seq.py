@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from seqlab.models.attention import AdditiveAttention
 from seqlab.models.recurrent import Recurrent, State
-from seqlab.tasks.vocab import PAD_ID
+from seqlab.tasks.vocab import BOS_ID, PAD_ID
 
 
 @dataclass
@@ -43,8 +43,10 @@ class Memory:
 
     def repeat(self, times: int) -> Memory:
         """Each row repeated ``times`` times in place (for beams)."""
+
         def rep(t: Tensor | None) -> Tensor | None:
             return None if t is None else t.repeat_interleave(times, dim=0)
+
         return Memory(rep(self.outputs), rep(self.mask), rep(self.context), rep(self.keys))  # type: ignore[arg-type]
 
 
@@ -64,29 +66,53 @@ class Seq2Seq(nn.Module):
         bidirectional: bidirectional encoder. attention: RNNsearch instead of RNNencdec.
     """
 
-    def __init__(self, source_vocab: int, target_vocab: int, cell: str = "gru",
-                 embedding_size: int = 64, hidden_size: int = 128, layers: int = 1,
-                 bidirectional: bool = False, attention: bool = False,
-                 attention_size: int = 128, dropout: float = 0.0, impl: str = "fused",
-                 forget_bias: float = 1.0, recurrent_init: str = "default",
-                 recurrent_gain: float = 1.0) -> None:
+    def __init__(
+        self,
+        source_vocab: int,
+        target_vocab: int,
+        cell: str = "gru",
+        embedding_size: int = 64,
+        hidden_size: int = 128,
+        layers: int = 1,
+        bidirectional: bool = False,
+        attention: bool = False,
+        attention_size: int = 128,
+        dropout: float = 0.0,
+        impl: str = "fused",
+        forget_bias: float = 1.0,
+        recurrent_init: str = "default",
+        recurrent_gain: float = 1.0,
+    ) -> None:
         super().__init__()
         self.cell = cell
         self.layers = layers
         self.hidden_size = hidden_size
         self.uses_attention = attention
-        rnn_options = dict(dropout=dropout, impl=impl, forget_bias=forget_bias,
-                           recurrent_init=recurrent_init, recurrent_gain=recurrent_gain)
+        rnn_options = dict(
+            dropout=dropout,
+            impl=impl,
+            forget_bias=forget_bias,
+            recurrent_init=recurrent_init,
+            recurrent_gain=recurrent_gain,
+        )
         self.source_embedding = nn.Embedding(source_vocab, embedding_size, padding_idx=PAD_ID)
-        self.encoder = Recurrent(cell, embedding_size, hidden_size, layers, bidirectional,
-                                 **rnn_options)
+        self.encoder = Recurrent(
+            cell, embedding_size, hidden_size, layers, bidirectional, **rnn_options
+        )
         context_size = self.encoder.output_size
         self.target_embedding = nn.Embedding(target_vocab, embedding_size, padding_idx=PAD_ID)
-        self.decoder = Recurrent(cell, embedding_size + context_size, hidden_size, layers,
-                                 bidirectional=False, **rnn_options)
+        self.decoder = Recurrent(
+            cell,
+            embedding_size + context_size,
+            hidden_size,
+            layers,
+            bidirectional=False,
+            **rnn_options,
+        )
         self.init_state = nn.Linear(context_size, layers * hidden_size)
-        self.attention = (AdditiveAttention(hidden_size, context_size, attention_size)
-                          if attention else None)
+        self.attention = (
+            AdditiveAttention(hidden_size, context_size, attention_size) if attention else None
+        )
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden_size + context_size + embedding_size, target_vocab)
 
@@ -94,7 +120,9 @@ class Seq2Seq(nn.Module):
     def encode(self, src: Tensor, src_lengths: Tensor) -> tuple[Memory, State]:
         """src (B, S), src_lengths (B,) -> memory, decoder initial state (L, B, H)."""
         encoded = self.encoder(self.dropout(self.source_embedding(src)), src_lengths)
-        mask = torch.arange(src.size(1), device=src.device)[None] < src_lengths.to(src.device)[:, None]
+        mask = (
+            torch.arange(src.size(1), device=src.device)[None] < src_lengths.to(src.device)[:, None]
+        )
         keys = self.attention.project_keys(encoded.outputs) if self.attention else None
         memory = Memory(encoded.outputs, mask, encoded.last, keys)
         h0 = torch.tanh(self.init_state(encoded.last))  # (B, L*H)
@@ -107,14 +135,16 @@ class Seq2Seq(nn.Module):
     def _top_hidden(state: State) -> Tensor:
         return (state[0] if isinstance(state, tuple) else state)[-1]
 
-    def step(self, prev_tokens: Tensor, state: State, memory: Memory
-             ) -> tuple[Tensor, State, Tensor | None]:
+    def step(
+        self, prev_tokens: Tensor, state: State, memory: Memory
+    ) -> tuple[Tensor, State, Tensor | None]:
         """One decoder step. prev_tokens (B,) -> logits (B, V), new state, attention (B, S)."""
         embedded = self.dropout(self.target_embedding(prev_tokens))  # (B, E)
         weights = None
         if self.attention is not None:
-            context, weights = self.attention(self._top_hidden(state), memory.keys,
-                                              memory.outputs, memory.mask)
+            context, weights = self.attention(
+                self._top_hidden(state), memory.keys, memory.outputs, memory.mask
+            )
         else:
             context = memory.context
         result = self.decoder(torch.cat([embedded, context], -1).unsqueeze(1), state=state)
@@ -136,20 +166,24 @@ class Seq2Seq(nn.Module):
             logits.append(step_logits)
         return torch.stack(logits, 1)
 
-    def forward_sampled(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor,
-                        ratio: float) -> Tensor:
+    def forward_sampled(
+        self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, ratio: float
+    ) -> Tensor:
         """Scheduled sampling (Bengio et al. 2015): at each step feed the true previous token
         with probability ``ratio``, else the model's own previous prediction (argmax, no
         gradient through the choice). Decided per token. Returns logits (B, T, V)."""
         memory, state = self.encode(src, src_lengths)
         use_truth = torch.rand(tgt_in.shape, device=tgt_in.device) < ratio  # (B, T)
         use_truth[:, 0] = True  # <bos>
+        specials = torch.tensor([PAD_ID, BOS_ID], device=tgt_in.device)  # never fed back
         logits = []
         prev = tgt_in[:, 0]
-        for t, (truth, feed_truth) in enumerate(zip(tgt_in.unbind(1), use_truth.unbind(1),
-                                                    strict=True)):
+        for t, (truth, feed_truth) in enumerate(
+            zip(tgt_in.unbind(1), use_truth.unbind(1), strict=True)
+        ):
             if t > 0:
-                prev = torch.where(feed_truth, truth, logits[-1].argmax(-1))
+                own = logits[-1].detach().index_fill(-1, specials, float("-inf")).argmax(-1)
+                prev = torch.where(feed_truth, truth, own)
             step_logits, state, _ = self.step(prev, state, memory)
             logits.append(step_logits)
         return torch.stack(logits, 1)

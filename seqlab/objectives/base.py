@@ -72,8 +72,8 @@ class SeqlabObjective(L.LightningModule):
         where = f"optimizer step {self.optimizer_steps} (epoch {self.current_epoch})"
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
-                f"the training loss became {float(loss.detach())} at {where}. Nothing was updated from "
-                f"it and the last good checkpoint is kept. Try gradient clipping "
+                f"the training loss became {float(loss.detach())} at {where}. Nothing was "
+                f"updated from it and the last good checkpoint is kept. Try gradient clipping "
                 f"(training.clip_norm=1.0) or a lower learning rate (now training.lr="
                 f"{self.training_cfg.lr})."
             )
@@ -84,8 +84,9 @@ class SeqlabObjective(L.LightningModule):
         norm = clip_gradients(parameters, self.training_cfg)
         if not math.isfinite(float(norm)):
             raise NonFiniteLossError(
-                f"the gradient norm became {float(norm)} at {where} (loss {float(loss.detach()):.4g}). "
-                f"The step was skipped and the last good checkpoint is kept. Try "
+                f"the gradient norm became {float(norm)} at {where} "
+                f"(loss {float(loss.detach()):.4g}). The step was skipped and the last good "
+                f"checkpoint is kept. Try "
                 f"training.clip_norm=1.0 or a lower learning rate."
             )
         optimizer.step()

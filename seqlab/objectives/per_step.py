@@ -63,8 +63,12 @@ class PerStepObjective(SeqlabObjective):
             n_focus = int(focus.sum())
             if n_focus:
                 focus_correct = (correct & focus).sum() / n_focus
-                self.log(f"{split}/{self.spec.focus_metric}", focus_correct, batch_size=n_focus,
-                         prog_bar=True)
+                self.log(
+                    f"{split}/{self.spec.focus_metric}",
+                    focus_correct,
+                    batch_size=n_focus,
+                    prog_bar=True,
+                )
             has_focus = focus.any(1)
             all_right = ((correct | ~focus).all(1) & has_focus).sum()
             n_seq = int(has_focus.sum())

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -39,8 +38,9 @@ class DecodingConfig:
 
 def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, cfg: DecodingConfig) -> Tensor:
     if cfg.beam_size > 1:
-        return beam_search(model, src, src_lengths, cfg.beam_size, cfg.length_penalty,
-                           cfg.max_length)
+        return beam_search(
+            model, src, src_lengths, cfg.beam_size, cfg.length_penalty, cfg.max_length
+        )
     return greedy_decode(model, src, src_lengths, cfg.max_length)
 
 
@@ -59,8 +59,15 @@ def aligned_correct(tokens: Tensor, tgt_out: Tensor) -> Tensor:
 class Seq2SeqObjective(SeqlabObjective):
     model: Seq2Seq
 
-    def __init__(self, model: Seq2Seq, training: TrainingConfig, spec: TaskSpec,
-                 source_vocab: Vocab, target_vocab: Vocab, decoding: DecodingConfig) -> None:
+    def __init__(
+        self,
+        model: Seq2Seq,
+        training: TrainingConfig,
+        spec: TaskSpec,
+        source_vocab: Vocab,
+        target_vocab: Vocab,
+        decoding: DecodingConfig,
+    ) -> None:
         super().__init__(model, training, spec)
         self.source_vocab = source_vocab
         self.target_vocab = target_vocab
@@ -71,16 +78,18 @@ class Seq2SeqObjective(SeqlabObjective):
 
     def current_ratio(self) -> float:
         cfg = self.training_cfg
-        return teacher_forcing_ratio(self.optimizer_steps, cfg.teacher_forcing,
-                                     cfg.scheduled_sampling)
+        return teacher_forcing_ratio(
+            self.optimizer_steps, cfg.teacher_forcing, cfg.scheduled_sampling
+        )
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         ratio = self.current_ratio()
         if ratio >= 1.0:
             logits = self.model(batch["src"], batch["src_lengths"], batch["tgt_in"])
         else:
-            logits = self.model.forward_sampled(batch["src"], batch["src_lengths"],
-                                                batch["tgt_in"], ratio)
+            logits = self.model.forward_sampled(
+                batch["src"], batch["src_lengths"], batch["tgt_in"], ratio
+            )
         loss = seq2seq_ce(logits, batch["tgt_out"])
         self.optimize(loss)
         self.log("train/ce", loss.detach(), on_step=True, on_epoch=True, prog_bar=True)
@@ -98,25 +107,34 @@ class Seq2SeqObjective(SeqlabObjective):
         logits = self.model(src, lengths, batch["tgt_in"])
         self.log(f"{split}/ce", seq2seq_ce(logits, tgt_out), batch_size=n_real, prog_bar=True)
         forced_correct = int(((logits.argmax(-1) == tgt_out) & real).sum())
-        decoding = self.decoding if split == "test" else DecodingConfig(
-            max_length=self.decoding.max_length)
+        decoding = (
+            self.decoding
+            if split == "test"
+            else DecodingConfig(max_length=self.decoding.max_length)
+        )
         tokens = decode(self.model, src, lengths, decoding)
-        free_correct = int(aligned_correct(greedy_decode(self.model, src, lengths,
-                                                         self.decoding.max_length)
-                                           if decoding.beam_size > 1 else tokens,
-                                           tgt_out).sum())
+        free_correct = int(
+            aligned_correct(
+                greedy_decode(self.model, src, lengths, self.decoding.max_length)
+                if decoding.beam_size > 1
+                else tokens,
+                tgt_out,
+            ).sum()
+        )
         counts = self._counts
         counts["tokens"] = counts.get("tokens", 0) + n_real
         counts["forced"] = counts.get("forced", 0) + forced_correct
         counts["free"] = counts.get("free", 0) + free_correct
         texts = self._texts.setdefault(split, [])
         for row in range(src.size(0)):
-            texts.append((
-                int(batch["index"][row]),
-                self._words(src[row, : int(lengths[row])].tolist(), self.source_vocab),
-                self._words(tgt_out[row].tolist(), self.target_vocab),
-                self._words(tokens[row].tolist(), self.target_vocab),
-            ))
+            texts.append(
+                (
+                    int(batch["index"][row]),
+                    self._words(src[row, : int(lengths[row])].tolist(), self.source_vocab),
+                    self._words(tgt_out[row].tolist(), self.target_vocab),
+                    self._words(tokens[row].tolist(), self.target_vocab),
+                )
+            )
 
     def _epoch_end(self, split: str) -> list[tuple[int, str, str, str]]:
         counts, texts = self._counts, sorted(self._texts.pop(split, []))
@@ -127,13 +145,16 @@ class Seq2SeqObjective(SeqlabObjective):
         free = counts["free"] / counts["tokens"]
         bleu, _ = corpus_bleu([t[3] for t in texts], [t[2] for t in texts])
         exact = sum(t[2] == t[3] for t in texts) / len(texts)
-        self.log_dict({
-            f"{split}/bleu": bleu,
-            f"{split}/exact_match": exact,
-            f"{split}/acc_teacher_forced": forced,
-            f"{split}/acc_free_running": free,
-            f"{split}/exposure_bias": forced - free,
-        }, prog_bar=False)
+        self.log_dict(
+            {
+                f"{split}/bleu": bleu,
+                f"{split}/exact_match": exact,
+                f"{split}/acc_teacher_forced": forced,
+                f"{split}/acc_free_running": free,
+                f"{split}/exposure_bias": forced - free,
+            },
+            prog_bar=False,
+        )
         return texts
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
@@ -151,23 +172,29 @@ class Seq2SeqObjective(SeqlabObjective):
             return
         hyps, refs = [t[3] for t in texts], [t[2] for t in texts]
         bleu, signature = corpus_bleu(hyps, refs)
-        buckets = bleu_by_length(hyps, refs, [len(t[1].split()) for t in texts],
-                                 self.decoding.bucket_width)
+        buckets = bleu_by_length(
+            hyps, refs, [len(t[1].split()) for t in texts], self.decoding.bucket_width
+        )
         self.test_report = {
             "test/bleu_signature": signature,
             "test/bleu_by_length": buckets,
-            "decoding": {"beam_size": self.decoding.beam_size,
-                         "length_penalty": self.decoding.length_penalty},
+            "decoding": {
+                "beam_size": self.decoding.beam_size,
+                "length_penalty": self.decoding.length_penalty,
+            },
             "hypotheses": texts,
         }
         self._log_buckets_to_tensorboard(buckets)
         mistakes = [t for t in texts if t[2] != t[3]][:3]
         if mistakes:
-            print(f"\nseqlab: {len(texts) - sum(t[2] == t[3] for t in texts)} of {len(texts)} "
-                  f"test sentences not exact (BLEU {bleu:.2f}); e.g.")
+            print(
+                f"\nseqlab: {len(texts) - sum(t[2] == t[3] for t in texts)} of {len(texts)} "
+                f"test sentences not exact (BLEU {bleu:.2f}); e.g."
+            )
             for _, source, reference, hypothesis in mistakes:
-                print(f"  source     {source}\n  reference  {reference}\n  hypothesis "
-                      f"{hypothesis}\n")
+                print(
+                    f"  source     {source}\n  reference  {reference}\n  hypothesis {hypothesis}\n"
+                )
 
     def _log_buckets_to_tensorboard(self, buckets: list[dict[str, Any]]) -> None:
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -177,8 +204,10 @@ class Seq2SeqObjective(SeqlabObjective):
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
                 for bucket in buckets:
-                    logger.experiment.add_scalar("test/bleu_by_length", bucket["bleu"],
-                                                 global_step=bucket["hi"])
+                    logger.experiment.add_scalar(
+                        "test/bleu_by_length", bucket["bleu"], global_step=bucket["hi"]
+                    )
                 figure = bleu_length_figure({self.spec.name: buckets})
-                logger.experiment.add_figure("test/bleu_vs_length", figure,
-                                             global_step=self.global_step)
+                logger.experiment.add_figure(
+                    "test/bleu_vs_length", figure, global_step=self.global_step
+                )

@@ -67,7 +67,11 @@ class CopyDataModule(L.LightningDataModule):
         """``seq2seq`` holds the lengths of the seq2seq variant; unused here."""
         super().__init__()
         for name, value in dict(
-            delay=delay, n_recall=n_recall, n_train=n_train, n_val=n_val, n_test=n_test,
+            delay=delay,
+            n_recall=n_recall,
+            n_train=n_train,
+            n_val=n_val,
+            n_test=n_test,
             batch_size=batch_size,
         ).items():
             if value < 1:
@@ -119,20 +123,35 @@ class Seq2SeqCopyDataModule(Seq2SeqDataModule):
 
     task_name = "copy"
 
-    def __init__(self, alphabet: int = 8, n_train: int = 20000, n_val: int = 1000,
-                 n_test: int = 2000, batch_size: int = 128, data_seed: int = 0,
-                 seq2seq: dict | None = None, **_per_step_keys: int) -> None:
+    def __init__(
+        self,
+        alphabet: int = 8,
+        n_train: int = 20000,
+        n_val: int = 1000,
+        n_test: int = 2000,
+        batch_size: int = 128,
+        data_seed: int = 0,
+        seq2seq: dict | None = None,
+        **_per_step_keys: int,
+    ) -> None:
         super().__init__(batch_size, data_seed=data_seed)
-        lengths = {"min_len": 1, "max_len": 20, "test_min_len": 1, "test_max_len": 30,
-                   **(seq2seq or {})}
+        lengths = {
+            "min_len": 1,
+            "max_len": 20,
+            "test_min_len": 1,
+            "test_max_len": 30,
+            **(seq2seq or {}),
+        }
         if not 1 <= lengths["min_len"] <= lengths["max_len"]:
             raise ValueError("need 1 <= task.seq2seq.min_len <= task.seq2seq.max_len")
         if not 1 <= lengths["test_min_len"] <= lengths["test_max_len"]:
             raise ValueError("need 1 <= task.seq2seq.test_min_len <= task.seq2seq.test_max_len")
         self.alphabet = alphabet
-        self.ranges = {"train": (lengths["min_len"], lengths["max_len"]),
-                       "val": (lengths["min_len"], lengths["max_len"]),
-                       "test": (lengths["test_min_len"], lengths["test_max_len"])}
+        self.ranges = {
+            "train": (lengths["min_len"], lengths["max_len"]),
+            "val": (lengths["min_len"], lengths["max_len"]),
+            "test": (lengths["test_min_len"], lengths["test_max_len"]),
+        }
         self.sizes = {"train": n_train, "val": n_val, "test": n_test}
 
     def make_pairs(self) -> dict[str, list[Pair]]:

@@ -90,8 +90,13 @@ class Seq2SeqDataModule(L.LightningDataModule):
 
     task_name = "seq2seq"
 
-    def __init__(self, batch_size: int = 64, min_freq: int = 1, max_vocab: int | None = None,
-                 data_seed: int = 0) -> None:
+    def __init__(
+        self,
+        batch_size: int = 64,
+        min_freq: int = 1,
+        max_vocab: int | None = None,
+        data_seed: int = 0,
+    ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"task.batch_size must be >= 1, got {batch_size}")
@@ -113,20 +118,28 @@ class Seq2SeqDataModule(L.LightningDataModule):
             return
         pairs = self.make_pairs()
         if self.source_vocab is None or self.target_vocab is None:
-            self.source_vocab = Vocab.build((s for s, _ in pairs["train"]), self.min_freq,
-                                            self.max_vocab)
-            self.target_vocab = Vocab.build((t for _, t in pairs["train"]), self.min_freq,
-                                            self.max_vocab)
-        self.splits = {name: EncodedPairs(p, self.source_vocab, self.target_vocab)
-                       for name, p in pairs.items()}
+            self.source_vocab = Vocab.build(
+                (s for s, _ in pairs["train"]), self.min_freq, self.max_vocab
+            )
+            self.target_vocab = Vocab.build(
+                (t for _, t in pairs["train"]), self.min_freq, self.max_vocab
+            )
+        self.splits = {
+            name: EncodedPairs(p, self.source_vocab, self.target_vocab) for name, p in pairs.items()
+        }
 
     @property
     def spec(self) -> TaskSpec:
         if self.source_vocab is None or self.target_vocab is None:
             self.setup()
         assert self.source_vocab is not None and self.target_vocab is not None
-        return TaskSpec(name=self.task_name, output=SEQ2SEQ, vocab_size=len(self.source_vocab),
-                        num_classes=len(self.target_vocab), pad_id=PAD_ID)
+        return TaskSpec(
+            name=self.task_name,
+            output=SEQ2SEQ,
+            vocab_size=len(self.source_vocab),
+            num_classes=len(self.target_vocab),
+            pad_id=PAD_ID,
+        )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         data = self.splits[split]

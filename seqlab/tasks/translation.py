@@ -21,15 +21,41 @@ import random
 from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
 
 LEXICON: dict[str, dict[str, str]] = {
-    "DET": {"the": "le", "a": "un", "this": "ce", "every": "chaque", "my": "mon",
-            "some": "des"},
-    "ADJ": {"red": "rouge", "big": "grand", "small": "petit", "old": "vieux",
-            "happy": "heureux", "green": "vert", "quiet": "calme", "fast": "rapide"},
-    "NOUN": {"dog": "chien", "cat": "chat", "man": "homme", "woman": "femme",
-             "house": "maison", "car": "voiture", "tree": "arbre", "bird": "oiseau",
-             "river": "fleuve", "city": "ville", "book": "livre", "child": "enfant"},
-    "VERB": {"sees": "voit", "likes": "aime", "follows": "suit", "finds": "trouve",
-             "watches": "regarde", "has": "a", "takes": "prend avec", "wants": "veut"},
+    "DET": {"the": "le", "a": "un", "this": "ce", "every": "chaque", "my": "mon", "some": "des"},
+    "ADJ": {
+        "red": "rouge",
+        "big": "grand",
+        "small": "petit",
+        "old": "vieux",
+        "happy": "heureux",
+        "green": "vert",
+        "quiet": "calme",
+        "fast": "rapide",
+    },
+    "NOUN": {
+        "dog": "chien",
+        "cat": "chat",
+        "man": "homme",
+        "woman": "femme",
+        "house": "maison",
+        "car": "voiture",
+        "tree": "arbre",
+        "bird": "oiseau",
+        "river": "fleuve",
+        "city": "ville",
+        "book": "livre",
+        "child": "enfant",
+    },
+    "VERB": {
+        "sees": "voit",
+        "likes": "aime",
+        "follows": "suit",
+        "finds": "trouve",
+        "watches": "regarde",
+        "has": "a",
+        "takes": "prend avec",
+        "wants": "veut",
+    },
     "PREP": {"near": "pres de", "with": "avec", "under": "sous", "behind": "derriere"},
     "ADV": {"often": "tres souvent", "quickly": "vite", "never": "ne jamais"},
     "CONJ": {"and": "et", "but": "mais"},
@@ -97,10 +123,20 @@ class TranslationDataModule(Seq2SeqDataModule):
 
     task_name = "translation"
 
-    def __init__(self, min_len: int = 1, max_len: int = 50, test_min_len: int = 1,
-                 test_max_len: int = 60, n_train: int = 30000, n_val: int = 500,
-                 n_test: int = 3000, batch_size: int = 64, data_seed: int = 0,
-                 min_freq: int = 1, max_vocab: int | None = None) -> None:
+    def __init__(
+        self,
+        min_len: int = 1,
+        max_len: int = 50,
+        test_min_len: int = 1,
+        test_max_len: int = 60,
+        n_train: int = 30000,
+        n_val: int = 500,
+        n_test: int = 3000,
+        batch_size: int = 64,
+        data_seed: int = 0,
+        min_freq: int = 1,
+        max_vocab: int | None = None,
+    ) -> None:
         super().__init__(batch_size, min_freq, max_vocab, data_seed)
         if not 1 <= min_len <= max_len:
             raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
@@ -112,13 +148,19 @@ class TranslationDataModule(Seq2SeqDataModule):
         for name, value in dict(n_train=n_train, n_val=n_val, n_test=n_test).items():
             if value < 1:
                 raise ValueError(f"task.{name} must be >= 1, got {value}")
-        self.ranges = {"train": (min_len, max_len), "val": (min_len, max_len),
-                       "test": (test_min_len, test_max_len)}
+        self.ranges = {
+            "train": (min_len, max_len),
+            "val": (min_len, max_len),
+            "test": (test_min_len, test_max_len),
+        }
         self.sizes = {"train": n_train, "val": n_val, "test": n_test}
 
     def make_pairs(self) -> dict[str, list[Pair]]:
         return {
-            split: generate_pairs(self.sizes[split], *self.ranges[split],
-                                  random.Random(1_000_003 * self.data_seed + offset))
+            split: generate_pairs(
+                self.sizes[split],
+                *self.ranges[split],
+                random.Random(1_000_003 * self.data_seed + offset),
+            )
             for offset, split in enumerate(("train", "val", "test"), start=1)
         }

@@ -59,13 +59,22 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
 
     task_name = "tsv"
 
-    def __init__(self, train_path: str, valid_path: str, test_path: str,
-                 lowercase: bool = False, batch_size: int = 64, min_freq: int = 1,
-                 max_vocab: int | None = None, data_seed: int = 0) -> None:
+    def __init__(
+        self,
+        train_path: str,
+        valid_path: str,
+        test_path: str,
+        lowercase: bool = False,
+        batch_size: int = 64,
+        min_freq: int = 1,
+        max_vocab: int | None = None,
+        data_seed: int = 0,
+    ) -> None:
         super().__init__(batch_size, min_freq, max_vocab, data_seed)
         self.paths = {"train": train_path, "val": valid_path, "test": test_path}
-        for key, value in zip(("train_path", "valid_path", "test_path"), self.paths.values(),
-                              strict=True):
+        for key, value in zip(
+            ("train_path", "valid_path", "test_path"), self.paths.values(), strict=True
+        ):
             if not value:
                 raise DataFileError(f"task.{key} is not set; give a source<TAB>target file")
         self.lowercase = lowercase

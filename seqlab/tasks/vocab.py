@@ -18,13 +18,15 @@ class Vocab:
         self.stoi = {w: i for i, w in enumerate(self.itos)}
 
     @classmethod
-    def build(cls, sentences: Iterable[list[str]], min_freq: int = 1,
-              max_size: int | None = None) -> Vocab:
+    def build(
+        cls, sentences: Iterable[list[str]], min_freq: int = 1, max_size: int | None = None
+    ) -> Vocab:
         """Words seen at least ``min_freq`` times, the ``max_size`` most frequent (ties
         broken alphabetically, so the vocabulary is deterministic)."""
         counts = Counter(w for sentence in sentences for w in sentence)
-        words = sorted((w for w, c in counts.items() if c >= min_freq),
-                       key=lambda w: (-counts[w], w))
+        words = sorted(
+            (w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w)
+        )
         if max_size is not None:
             words = words[:max_size]
         return cls(words)

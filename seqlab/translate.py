@@ -1,0 +1,91 @@
+"""Translate a file of sentences with a seq2seq checkpoint.
+
+    python -m seqlab.translate ckpt_path=PATH input=sentences.txt [output=out.txt]
+        [decoding.beam_size=5] [decoding.length_penalty=0.6] [batch_size=64]
+
+One sentence per line, whitespace-tokenised (lowercased if the model was trained with
+task.lowercase=true); words the model never saw become <unk>. Writes one translation per line
+to ``output`` (default: standard output), in input order.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from seqlab.checkpoints import read_checkpoint, restore_model
+from seqlab.config import ConfigError, to_dataclass
+from seqlab.evaluate import parse_args
+from seqlab.objectives.seq2seq import DecodingConfig, decode
+from seqlab.tasks.base import SEQ2SEQ, TaskSpec
+from seqlab.tasks.vocab import PAD_ID
+
+USAGE = (
+    "usage: python -m seqlab.translate ckpt_path=PATH input=FILE [output=FILE] "
+    "[decoding.beam_size=5]"
+)
+
+
+def translate_lines(argv: list[str]) -> list[str]:
+    args = parse_args(argv, ("ckpt_path", "input"))
+    checkpoint = read_checkpoint(args.ckpt_path)
+    if checkpoint.source_vocab is None or checkpoint.target_vocab is None:
+        raise ConfigError(
+            f"{checkpoint.path} is a {checkpoint.model_config.name} checkpoint without "
+            f"vocabularies; translation needs a seq2seq model (model=seq2seq|seq2seq_attention)"
+        )
+    source_path = Path(args.input).expanduser()
+    if not source_path.is_file():
+        raise ConfigError(f"input file {source_path} does not exist")
+    lowercase = bool(checkpoint.config.task.get("lowercase", False))
+    lines = source_path.read_text(encoding="utf-8").splitlines()
+    sentences = [(line.lower() if lowercase else line).split() for line in lines]
+    if not any(sentences):
+        raise ConfigError(f"input file {source_path} has no sentences")
+    spec = TaskSpec(
+        name=str(checkpoint.config.task.name),
+        output=SEQ2SEQ,
+        vocab_size=len(checkpoint.source_vocab),
+        num_classes=len(checkpoint.target_vocab),
+    )
+    model = restore_model(checkpoint, spec)
+    decoding_options = {
+        **dict(checkpoint.config.get("decoding", {})),
+        **dict(args.get("decoding", {})),
+    }
+    decoding = to_dataclass(DecodingConfig, decoding_options, "decoding")
+    batch_size = int(args.get("batch_size", 64))
+    outputs = [""] * len(sentences)
+    order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        encoded = [checkpoint.source_vocab.encode(sentences[i]) for i in rows]
+        lengths = torch.tensor([len(e) for e in encoded])
+        src = torch.full((len(rows), int(lengths.max())), PAD_ID, dtype=torch.long)
+        for r, ids in enumerate(encoded):
+            src[r, : len(ids)] = torch.tensor(ids)
+        with torch.no_grad():
+            tokens = decode(model, src, lengths, decoding)
+        for r, i in enumerate(rows):
+            outputs[i] = " ".join(checkpoint.target_vocab.decode(tokens[r].tolist()))
+    if args.get("output"):
+        Path(args.output).write_text("\n".join(outputs) + "\n", encoding="utf-8")
+        print(f"seqlab.translate: {len(outputs)} lines -> {args.output}", file=sys.stderr)
+    else:
+        print("\n".join(outputs))
+    return outputs
+
+
+def main() -> int:
+    try:
+        translate_lines(sys.argv[1:])
+    except ConfigError as error:
+        print(f"seqlab.translate: {error}\n{USAGE}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
