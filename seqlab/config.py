@@ -63,6 +63,7 @@ class ModelConfig:
     decoder_bidirectional: bool = False
     window: int = 5
     mlp_hidden: int = 128
+    pooling: str = "last"
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -89,6 +90,10 @@ class ModelConfig:
             mlp_hidden=self.mlp_hidden,
             recurrent_gain=self.recurrent_gain,
         )
+        if self.pooling not in ("last", "mean", "max"):
+            raise ConfigError(
+                f"model.pooling={self.pooling!r} is unknown; choose one of last, mean, max"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if not math.isfinite(self.forget_bias):

@@ -11,10 +11,14 @@ from torch import nn
 
 from seqlab.config import ConfigError, ModelConfig, TrainingConfig
 from seqlab.objectives.base import SeqlabObjective
+from seqlab.objectives.classification import ClassificationObjective
 from seqlab.objectives.per_step import PerStepObjective
 from seqlab.objectives.seq2seq import DecodingConfig, Seq2SeqObjective
 from seqlab.tasks.base import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
 from seqlab.tasks.copy import CopyDataModule, Seq2SeqCopyDataModule
+from seqlab.tasks.sentiment import SentimentDataModule
+from seqlab.tasks.tagging import TaggingDataModule
+from seqlab.tasks.text_classification import TextTsvDataModule
 from seqlab.tasks.translation import TranslationDataModule
 from seqlab.tasks.tsv import TsvTranslationDataModule
 
@@ -23,10 +27,18 @@ TASKS: dict[str, dict[str, type[L.LightningDataModule]]] = {
     "copy": {PER_STEP: CopyDataModule, SEQ2SEQ: Seq2SeqCopyDataModule},
     "translation": {SEQ2SEQ: TranslationDataModule},
     "tsv": {SEQ2SEQ: TsvTranslationDataModule},
+    "sentiment": {SEQUENCE: SentimentDataModule},
+    "text_tsv": {SEQUENCE: TextTsvDataModule},
+    "tagging": {PER_STEP: TaggingDataModule},
 }
 
 # Which output shapes each model kind can produce.
-MODEL_OUTPUTS: dict[str, tuple[str, ...]] = {"recurrent": (PER_STEP,), "seq2seq": (SEQ2SEQ,)}
+MODEL_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "recurrent": (PER_STEP, SEQUENCE),
+    "seq2seq": (SEQ2SEQ,),
+    "bow": (SEQUENCE,),
+    "window": (PER_STEP, SEQUENCE),
+}
 
 _OUTPUT_WORDS = {
     PER_STEP: "one output per input step",
@@ -42,7 +54,9 @@ def task_names() -> list[str]:
 def vocab_sizes_note(datamodule: Any) -> str:
     vocab = getattr(datamodule, "source_vocab", None)
     target = getattr(datamodule, "target_vocab", None)
-    return f" vocab={len(vocab)}/{len(target)}" if vocab is not None and target else ""
+    if vocab is None:
+        return ""
+    return f" vocab={len(vocab)}" + (f"/{len(target)}" if target is not None else "")
 
 
 def check_combination(model: ModelConfig, training: TrainingConfig, task: str) -> None:
@@ -52,6 +66,11 @@ def check_combination(model: ModelConfig, training: TrainingConfig, task: str) -
     if model.kind not in MODEL_OUTPUTS:
         raise ConfigError(f"model kind {model.kind!r} is not available in this version of seqlab")
     task_output(task, model)  # raises for a model that cannot produce what the task needs
+    if training.tbptt_steps is not None and model.kind != "recurrent":
+        raise ConfigError(
+            f"training.tbptt_steps applies to recurrent per-step models (vanilla, lstm, gru); "
+            f"model={model.name} has no hidden state to carry. Use training.tbptt_steps=null."
+        )
     if training.tbptt_steps is not None and model.kind == "recurrent" and model.bidirectional:
         raise ConfigError(
             "truncated BPTT (training.tbptt_steps) cannot be used with a bidirectional model: "
@@ -135,6 +154,42 @@ def build_model(model: ModelConfig, spec: TaskSpec) -> nn.Module:
             recurrent_init=model.recurrent_init,
             recurrent_gain=model.recurrent_gain,
         )
+    if spec.output == SEQUENCE and model.kind == "recurrent":
+        from seqlab.models.classifier import RecurrentClassifier
+
+        return RecurrentClassifier(
+            vocab_size=spec.vocab_size,
+            num_classes=spec.num_classes,
+            cell=model.cell,
+            embedding_size=model.embedding_size,
+            hidden_size=model.hidden_size,
+            layers=model.layers,
+            bidirectional=model.bidirectional,
+            dropout=model.dropout,
+            impl=model.impl,
+            forget_bias=model.forget_bias,
+            recurrent_init=model.recurrent_init,
+            recurrent_gain=model.recurrent_gain,
+            pooling=model.pooling,
+        )
+    if model.kind == "bow":
+        from seqlab.models.baselines import BagOfWords
+
+        return BagOfWords(
+            spec.vocab_size, spec.num_classes, model.embedding_size, model.mlp_hidden, model.dropout
+        )
+    if model.kind == "window":
+        from seqlab.models.baselines import WindowMLP
+
+        return WindowMLP(
+            spec.vocab_size,
+            spec.num_classes,
+            model.window,
+            model.embedding_size,
+            model.mlp_hidden,
+            model.dropout,
+            per_step=spec.output == PER_STEP,
+        )
     if spec.output == SEQ2SEQ and model.kind == "seq2seq":
         from seqlab.models.seq2seq import Seq2Seq
 
@@ -180,4 +235,6 @@ def build_objective(
         )
     if spec.output == PER_STEP:
         return PerStepObjective(model, training, spec)
+    if spec.output == SEQUENCE:
+        return ClassificationObjective(model, training, spec)
     raise ConfigError(f"no objective for output {spec.output}")

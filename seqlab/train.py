@@ -82,6 +82,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> tuple[L.Trainer, dict[str, 
     throughput = TrainingThroughput()
     callbacks: list[L.Callback] = [checkpoint, throughput]
     stop = cfg.task.get("stop_when")
+    if cfg.model.kind == "seq2seq" and "seq2seq" in cfg.task:  # e.g. copy's seq2seq form
+        stop = cfg.task.seq2seq.get("stop_when")
     if stop:
         callbacks.append(
             EarlyStopping(
@@ -107,9 +109,10 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> tuple[L.Trainer, dict[str, 
 def checkpoint_extra(cfg: DictConfig, datamodule: Any) -> dict[str, Any]:
     """What a checkpoint carries besides weights: the config and (seq2seq) vocabularies."""
     extra: dict[str, Any] = {"config": OmegaConf.to_container(cfg, resolve=True)}
-    if getattr(datamodule, "source_vocab", None) is not None:
-        extra["source_vocab"] = datamodule.source_vocab.to_list()
-        extra["target_vocab"] = datamodule.target_vocab.to_list()
+    for key in ("source_vocab", "target_vocab"):
+        vocab = getattr(datamodule, key, None)
+        if vocab is not None:
+            extra[key] = vocab.to_list()
     return extra
 
 

@@ -35,3 +35,10 @@ def test_experiment_configs_compose(experiment):
     cfg = compose_config([f"experiment={experiment}"])
     to_dataclass(ModelConfig, cfg.model, "model")
     to_dataclass(TrainingConfig, cfg.training, "training")
+
+
+@pytest.mark.parametrize("job", _names("order_matters"))
+def test_order_matters_jobs_compose(job):
+    cfg = compose_config(["experiment=order_matters", f"+order_matters={job}"])
+    assert cfg.task.name == job.split("_")[0] and cfg.model.name == job.split("_", 1)[1]
+    to_dataclass(ModelConfig, cfg.model, "model")

@@ -132,8 +132,10 @@ class Seq2SeqCopyDataModule(Seq2SeqDataModule):
         batch_size: int = 128,
         data_seed: int = 0,
         seq2seq: dict | None = None,
-        **_per_step_keys: int,
+        delay: int | None = None,
+        n_recall: int | None = None,
     ) -> None:
+        """``delay`` and ``n_recall`` belong to the per-step form and are ignored here."""
         super().__init__(batch_size, data_seed=data_seed)
         lengths = {
             "min_len": 1,

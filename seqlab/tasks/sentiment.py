@@ -1,0 +1,149 @@
+"""Synthetic sentiment with negation, intensifiers and contrast: order carries the label.
+
+Grammar. A clause is ``SUBJECT is|was [not] [very|really|quite] ADJ``; a sentence is one clause,
+or ``clause but clause``. The label is computed compositionally:
+
+* a clause is positive when its adjective is positive, flipped by ``not`` (intensifiers change
+  nothing);
+* with ``but``, the clause after it decides ("good but bad" is negative).
+
+Filler words (``honestly``, ``overall``, ``i think``) lengthen sentences without changing the
+label, so the length range is configurable.
+
+Order-dependent test subset: pairs of contrast sentences with the same tokens and opposite
+labels, made by swapping the two clauses ("the plot was good but the acting was bad" /
+"the acting was bad but the plot was good"). A bag-of-words model sees identical inputs for
+both members of a pair, so it cannot beat 50% on this subset.
+"""
+
+from __future__ import annotations
+
+import random
+
+from seqlab.tasks.text_classification import TextClassificationDataModule, TextExample
+
+SUBJECTS = [
+    ["the", "movie"],
+    ["the", "plot"],
+    ["the", "acting"],
+    ["the", "music"],
+    ["the", "ending"],
+    ["it"],
+    ["the", "film"],
+    ["the", "script"],
+]
+POSITIVE = ["good", "great", "excellent", "fun", "moving", "clever", "superb", "lovely"]
+NEGATIVE = ["bad", "awful", "boring", "dull", "terrible", "weak", "silly", "poor"]
+INTENSIFIERS = ["very", "really", "quite"]
+FILLERS = [["honestly"], ["overall"], ["i", "think"], ["in", "the", "end"], ["to", "be", "fair"]]
+LABELS = ["negative", "positive"]
+
+
+def clause(rng: random.Random, positive_word: bool, negated: bool) -> list[str]:
+    words = [*rng.choice(SUBJECTS), rng.choice(["is", "was"])]
+    if negated:
+        words.append("not")
+    if rng.random() < 0.4:
+        words.append(rng.choice(INTENSIFIERS))
+    words.append(rng.choice(POSITIVE if positive_word else NEGATIVE))
+    return words
+
+
+def clause_label(positive_word: bool, negated: bool) -> int:
+    return int(positive_word != negated)
+
+
+def pad_with_fillers(words: list[str], length: int, rng: random.Random) -> list[str]:
+    """Prepend filler phrases until the sentence is about ``length`` words long."""
+    while len(words) < length:
+        filler = rng.choice(FILLERS)
+        if len(words) + len(filler) > length + 2:
+            break
+        words = [*filler, *words]
+    return words
+
+
+def example(rng: random.Random, length: int, contrast: bool) -> tuple[list[str], int]:
+    first = (rng.random() < 0.5, rng.random() < 0.3)
+    words = clause(rng, *first)
+    label = clause_label(*first)
+    if contrast:
+        second = (rng.random() < 0.5, rng.random() < 0.3)
+        words = [*words, "but", *clause(rng, *second)]
+        label = clause_label(*second)
+    return pad_with_fillers(words, length, rng), label
+
+
+def order_dependent_pair(rng: random.Random, length: int) -> list[tuple[list[str], int]]:
+    """Two sentences, same tokens, opposite labels: 'A but B' and 'B but A'."""
+    first = (rng.random() < 0.5, rng.random() < 0.3)
+    second = (not first[0], first[1]) if rng.random() < 0.5 else (first[0], not first[1])
+    a, b = clause(rng, *first), clause(rng, *second)
+    fillers = pad_with_fillers([], max(0, length - len(a) - len(b) - 1), rng)
+    return [
+        ([*fillers, *a, "but", *b], clause_label(*second)),
+        ([*fillers, *b, "but", *a], clause_label(*first)),
+    ]
+
+
+class SentimentDataModule(TextClassificationDataModule):
+    """Synthetic sentiment; the test set adds ``n_order_pairs`` order-dependent pairs."""
+
+    task_name = "sentiment"
+
+    def __init__(
+        self,
+        n_train: int = 20000,
+        n_val: int = 1000,
+        n_test: int = 2000,
+        n_order_pairs: int = 500,
+        min_len: int = 3,
+        max_len: int = 20,
+        contrast_rate: float = 0.5,
+        batch_size: int = 64,
+        data_seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size, data_seed=data_seed)
+        if not 1 <= min_len <= max_len:
+            raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
+        if not 0.0 <= contrast_rate <= 1.0:
+            raise ValueError(f"task.contrast_rate must be in [0, 1], got {contrast_rate}")
+        for name, value in dict(n_train=n_train, n_val=n_val, n_test=n_test).items():
+            if value < 1:
+                raise ValueError(f"task.{name} must be >= 1, got {value}")
+        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
+        self.n_order_pairs = n_order_pairs
+        self.min_len, self.max_len = min_len, max_len
+        self.contrast_rate = contrast_rate
+
+    def make_examples(self) -> dict[str, list[TextExample]]:
+        splits: dict[str, list[TextExample]] = {}
+        for offset, (split, n) in enumerate(self.sizes.items(), start=1):
+            rng = random.Random(1_000_003 * self.data_seed + offset)
+            splits[split] = [
+                TextExample(
+                    *example(
+                        rng,
+                        rng.randint(self.min_len, self.max_len),
+                        rng.random() < self.contrast_rate,
+                    )
+                )
+                for _ in range(n)
+            ]
+        rng = random.Random(1_000_003 * self.data_seed + 99)
+        for _ in range(self.n_order_pairs):
+            pair = order_dependent_pair(rng, rng.randint(self.min_len, self.max_len))
+            splits["test"] += [TextExample(words, label, focus=True) for words, label in pair]
+        return splits
+
+    def label_names(self) -> list[str]:
+        return list(LABELS)
+
+
+def order_pairs_are_consistent(examples: list[TextExample]) -> bool:
+    """Every focus example has a partner with the same tokens and the other label."""
+    focus = [e for e in examples if e.focus]
+    by_bag: dict[tuple[str, ...], set[int]] = {}
+    for e in focus:
+        by_bag.setdefault(tuple(sorted(e.words)), set()).add(e.label)
+    return all(labels == {0, 1} for labels in by_bag.values())
