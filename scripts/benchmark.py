@@ -2,7 +2,7 @@
 
     python scripts/benchmark.py                 # everything (about 5 minutes on 2 cores)
     python scripts/benchmark.py --quick         # fewer steps, for a smoke test
-    python scripts/benchmark.py --only perstep  # one section: perstep | peak | allocator
+    python scripts/benchmark.py --only seq2seq  # one section: perstep|peak|allocator|seq2seq
 
 Sections
   perstep    the same RecurrentTagger on the same copy data trained through (a) seqlab's
@@ -12,6 +12,9 @@ Sections
   peak       the oneDNN matmul peak (GFLOP/s) against fused LSTM training at hidden 512.
   allocator  fused LSTM training in child processes with glibc's default malloc and with
              seqlab's raised mmap/trim thresholds: tokens/s and peak memory.
+  seq2seq    a teacher-forced seq2seq (fixed context) training step through seqlab's path vs a
+             plain loop; a scheduled-sampling step (ratio 0.5) vs a teacher-forced one for GRU
+             and LSTM decoders; greedy and beam-5 decoding in sentences/s.
 
 Runs alternate (a, b, a, b, ...) and the medians are reported.
 """
@@ -251,10 +254,142 @@ def bench_allocator(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def translation_batches(n_batches: int, batch: int, length: int) -> tuple[list[dict], int, int]:
+    """Padded translation batches of source length ``length`` (the DESIGN.md setting: 50)."""
+    import random
+
+    from seqlab.tasks.seq2seq_data import EncodedPairs
+    from seqlab.tasks.translation import generate_pairs
+    from seqlab.tasks.vocab import Vocab
+
+    pairs = generate_pairs(n_batches * batch, length, length, random.Random(0))
+    source = Vocab.build(s for s, _ in pairs)
+    target = Vocab.build(t for _, t in pairs)
+    data = EncodedPairs(pairs, source, target)
+    batches = [data[list(range(i * batch, (i + 1) * batch))] for i in range(n_batches)]
+    return batches, len(source), len(target)
+
+
+def make_seq2seq(cell: str, vocab: tuple[int, int], attention: bool = False):
+    from seqlab.models.seq2seq import Seq2Seq
+
+    torch.manual_seed(0)
+    return Seq2Seq(
+        vocab[0],
+        vocab[1],
+        cell=cell,
+        embedding_size=128,
+        hidden_size=256,
+        attention=attention,
+        bidirectional=attention,
+    )
+
+
+def seq2seq_plain(model, batches: list[dict], steps: int, ratio: float = 1.0) -> float:
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    for step in range(steps):
+        b = batches[step % len(batches)]
+        if ratio >= 1.0:
+            logits = model(b["src"], b["src_lengths"], b["tgt_in"])
+        else:
+            logits = model.forward_sampled(b["src"], b["src_lengths"], b["tgt_in"], ratio)
+        loss = F.cross_entropy(logits.flatten(0, 1), b["tgt_out"].flatten(), ignore_index=0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def seq2seq_seqlab(model, batches: list[dict], steps: int, vocab: tuple[int, int]) -> float:
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from seqlab.config import TrainingConfig
+    from seqlab.objectives.seq2seq import DecodingConfig, Seq2SeqObjective
+    from seqlab.tasks.base import SEQ2SEQ, TaskSpec
+    from seqlab.tasks.vocab import Vocab
+
+    spec = TaskSpec(name="translation", output=SEQ2SEQ, vocab_size=vocab[0], num_classes=vocab[1])
+    objective = Seq2SeqObjective(
+        model, TrainingConfig(lr=1e-3), spec, Vocab([]), Vocab([]), DecodingConfig()
+    )
+    with TemporaryDirectory() as tmp:
+        trainer = L.Trainer(
+            accelerator="cpu",
+            devices=1,
+            max_steps=steps,
+            max_epochs=-1,
+            limit_val_batches=0,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            log_every_n_steps=10,
+            logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
+        )
+        start = time.perf_counter()
+        loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False)
+        trainer.fit(objective, train_dataloaders=loader)
+        return time.perf_counter() - start
+
+
+def bench_seq2seq(args: argparse.Namespace) -> dict:
+    batches, *vocab = translation_batches(8, 128, 50)
+    vocab_sizes = (vocab[0], vocab[1])
+    steps = max(args.steps // 5, 6)
+    report: dict = {}
+    times: dict[str, list[float]] = {"seqlab": [], "plain": []}
+    seq2seq_plain(make_seq2seq("gru", vocab_sizes), batches, 2)
+    for _ in range(args.repeats):
+        times["seqlab"].append(
+            seq2seq_seqlab(make_seq2seq("gru", vocab_sizes), batches, steps, vocab_sizes)
+        )
+        times["plain"].append(seq2seq_plain(make_seq2seq("gru", vocab_sizes), batches, steps))
+    ratio = statistics.median(times["plain"]) / statistics.median(times["seqlab"])
+    report["teacher_forced_seqlab_over_plain"] = ratio
+    print(
+        f"  teacher-forced GRU seq2seq (H 256, B 128, length 50): seqlab/plain speed {ratio:.3f}",
+        flush=True,
+    )
+    for cell in ("gru", "lstm"):
+        forced, sampled = [], []
+        for _ in range(args.repeats):
+            forced.append(seq2seq_plain(make_seq2seq(cell, vocab_sizes), batches, steps))
+            sampled.append(seq2seq_plain(make_seq2seq(cell, vocab_sizes), batches, steps, 0.5))
+        cost = statistics.median(sampled) / statistics.median(forced)
+        report[f"scheduled_sampling_cost_{cell}"] = cost
+        print(
+            f"  scheduled sampling (ratio 0.5) / teacher forcing, {cell.upper()} decoder: "
+            f"{cost:.2f}x time",
+            flush=True,
+        )
+    from seqlab.models.search import beam_search, greedy_decode
+
+    for attention in (False, True):
+        model = make_seq2seq("gru", vocab_sizes, attention).eval()
+        name = "attention" if attention else "fixed"
+        for label, fn in (
+            ("greedy", lambda m, b: greedy_decode(m, b["src"], b["src_lengths"])),
+            ("beam5", lambda m, b: beam_search(m, b["src"], b["src_lengths"], 5)),
+        ):
+            fn(model, batches[0])
+            start = time.perf_counter()
+            for b in batches[:4]:
+                fn(model, b)
+            rate = 4 * 128 / (time.perf_counter() - start)
+            report[f"{label}_{name}_sentences_per_s"] = rate
+            print(
+                f"  {label:<6} decoding, {name} GRU seq2seq: {rate:,.0f} sentences/s "
+                f"(untrained model, up to 2x50+10 steps)",
+                flush=True,
+            )
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
-    parser.add_argument("--only", choices=("perstep", "peak", "allocator"))
+    parser.add_argument("--only", choices=("perstep", "peak", "allocator", "seq2seq"))
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
@@ -271,13 +406,14 @@ def main() -> None:
         f"steps {args.steps}, repeats {args.repeats}"
     )
     report: dict = {}
-    sections = [args.only] if args.only else ["perstep", "peak", "allocator"]
+    sections = [args.only] if args.only else ["perstep", "peak", "allocator", "seq2seq"]
     for section in sections:
         print(f"\n[{section}]", flush=True)
         report[section] = {
             "perstep": bench_perstep,
             "peak": bench_peak,
             "allocator": bench_allocator,
+            "seq2seq": bench_seq2seq,
         }[section](args)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
