@@ -37,6 +37,14 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# seqlab's default logging interval (configs/trainer/cpu.yaml), so the comparison is honest.
+LOG_EVERY = int(
+    next(
+        line.split(":")[1].split("#")[0]
+        for line in (ROOT / "configs/trainer/cpu.yaml").read_text().splitlines()
+        if line.startswith("log_every_n_steps")
+    )
+)
 
 from seqlab.models.per_step import RecurrentTagger  # noqa: E402
 from seqlab.tasks.copy import generate_copy  # noqa: E402
@@ -103,7 +111,7 @@ def seqlab_path(
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
-            log_every_n_steps=10,
+            log_every_n_steps=LOG_EVERY,
             logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
         )
         start = time.perf_counter()
@@ -324,7 +332,7 @@ def seq2seq_seqlab(model, batches: list[dict], steps: int, vocab: tuple[int, int
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
-            log_every_n_steps=10,
+            log_every_n_steps=LOG_EVERY,
             logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
         )
         start = time.perf_counter()

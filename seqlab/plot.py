@@ -4,6 +4,9 @@ Each DIR is a run dir or any directory above run dirs (a sweep dir). Every run w
 results.json holds ``test/bleu_by_length`` becomes one labelled curve (RNNenc-50,
 RNNsearch-30, ... for seq2seq models on the translation task). Writes a PNG and a CSV
 (label, lo, hi, n, bleu) to ``--out`` (default: the first DIR, as bleu_vs_length.*).
+
+With ``--metric test/acc --metric test/acc_order_dependent`` it draws those test metrics
+instead, as grouped bars per run (label: model on task), to ``metrics.png/.csv``.
 """
 
 from __future__ import annotations
@@ -67,12 +70,63 @@ def write_plot(
     return png, table
 
 
+def write_metric_bars(
+    dirs: list[Path], metrics: list[str], out: Path, title: str
+) -> tuple[Path, Path] | None:
+    from seqlab.plotting import metric_bars
+
+    rows = []
+    for directory in dirs:
+        for run_dir in find_runs(directory):
+            results = read_results(run_dir)
+            values = {m: float(results[m]) for m in metrics if m in results}
+            if values:
+                rows.append((f"{results.get('model')} on {results.get('task')}", values))
+    if not rows:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    png, table = out.with_suffix(".png"), out.with_suffix(".csv")
+    metric_bars(rows, title).savefig(png, dpi=120)
+    with table.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["run", *metrics])
+        for label, values in rows:
+            writer.writerow([label, *(values.get(m, "") for m in metrics)])
+    return png, table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="run dirs or sweep dirs")
     parser.add_argument("--out", type=Path, help="output path without suffix")
-    parser.add_argument("--title", default="BLEU by source sentence length")
+    parser.add_argument("--title", default=None)
+    parser.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        help="draw these test metrics as bars instead of BLEU by length",
+    )
     args = parser.parse_args(argv)
+    if args.metric:
+        try:
+            written = write_metric_bars(
+                args.dirs,
+                args.metric,
+                args.out or args.dirs[0] / "metrics",
+                args.title or ", ".join(args.metric),
+            )
+        except FileNotFoundError as error:
+            print(f"seqlab.plot: {error}", file=sys.stderr)
+            return 1
+        if written is None:
+            print(
+                f"seqlab.plot: no run under {', '.join(map(str, args.dirs))} has "
+                f"{', '.join(args.metric)}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"seqlab.plot: -> {written[0]} and {written[1]}")
+        return 0
     try:
         curves = collect_curves(args.dirs)
     except FileNotFoundError as error:
@@ -85,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    png, table = write_plot(curves, args.out or args.dirs[0] / "bleu_vs_length", args.title)
+    png, table = write_plot(
+        curves,
+        args.out or args.dirs[0] / "bleu_vs_length",
+        args.title or "BLEU by source sentence length",
+    )
     print(f"seqlab.plot: {len(curves)} curves -> {png} and {table}")
     return 0
 

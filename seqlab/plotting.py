@@ -29,3 +29,22 @@ def bleu_length_figure(
     axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def metric_bars(rows: list[tuple[str, dict[str, float]]], title: str) -> Figure:
+    """rows: (run label, {metric: value}); grouped bars, one group per run."""
+    metrics = sorted({m for _, values in rows for m in values})
+    figure, axis = plt.subplots(figsize=(max(6.4, 1.0 * len(rows) + 2), 4.4))
+    width = 0.8 / max(len(metrics), 1)
+    for j, metric in enumerate(metrics):
+        xs = [i + (j - (len(metrics) - 1) / 2) * width for i in range(len(rows))]
+        ys = [values.get(metric, float("nan")) for _, values in rows]
+        axis.bar(xs, ys, width, label=metric)
+    axis.set_xticks(range(len(rows)), [label for label, _ in rows], rotation=20, ha="right")
+    axis.set_ylim(0, 1.05)
+    axis.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend()
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure

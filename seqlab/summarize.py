@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from seqlab.results import RESULTS_FILE, read_results
 
+FOCUS_METRICS = ("test/acc", "test/acc_order_dependent", "test/acc_ambiguous", "test/recall_acc")
 COLUMNS = ("run", "model", "task", "seed", "parameters", "wall_time_s", "train_tokens_per_s")
 
 
@@ -88,6 +89,15 @@ class SweepSummaryCallback(Callback):
             if curves:
                 png, _ = write_plot(curves, sweep_dir / "bleu_vs_length")
                 print(f"seqlab: BLEU by sentence length ({len(curves)} curves) -> {png}")
+            from seqlab.plot import write_metric_bars
+
+            focus = sorted({k for r in rows for k in r if k in FOCUS_METRICS})
+            if focus:
+                written = write_metric_bars(
+                    [sweep_dir], focus, sweep_dir / "metrics", "test accuracy"
+                )
+                if written:
+                    print(f"seqlab: accuracies -> {written[0]}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,5 +40,6 @@ def test_experiment_configs_compose(experiment):
 @pytest.mark.parametrize("job", _names("order_matters"))
 def test_order_matters_jobs_compose(job):
     cfg = compose_config(["experiment=order_matters", f"+order_matters={job}"])
-    assert cfg.task.name == job.split("_")[0] and cfg.model.name == job.split("_", 1)[1]
+    assert cfg.task.name == job.split("_")[0]
+    assert cfg.model.name == job.split("_", 1)[1].rstrip("0123456789")
     to_dataclass(ModelConfig, cfg.model, "model")

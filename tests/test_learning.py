@@ -52,3 +52,22 @@ def test_fixed_context_degrades_with_length_and_attention_does_not(tmp_path):
     assert _bucket(fixed, 21) <= 0.6 * _bucket(fixed, 1)
     assert _bucket(attention, 21) >= 0.85 * _bucket(attention, 1)
     assert _bucket(attention, 21) > _bucket(fixed, 21) + 20
+
+
+def test_order_matters_at_small_scale(tmp_path):
+    """Seed 0, 40 s per model: bag of words is at chance on the order-dependent pairs, an LSTM
+    is not; on tagging a bidirectional LSTM beats a left-to-right one on ambiguous words."""
+    budget = [
+        "seed=0",
+        "trainer.max_time=00:00:00:40",
+        "trainer.enable_progress_bar=false",
+        "model.hidden_size=64",
+        "model.embedding_size=32",
+    ]
+    bow = run(compose_config(["model=bow", "task=sentiment", *budget]), tmp_path / "bow")
+    lstm = run(compose_config(["model=lstm", "task=sentiment", *budget]), tmp_path / "lstm")
+    assert abs(bow["test/acc_order_dependent"] - 0.5) <= 0.05
+    assert lstm["test/acc_order_dependent"] >= 0.9
+    uni = run(compose_config(["model=lstm", "task=tagging", *budget]), tmp_path / "uni")
+    bi = run(compose_config(["model=bi", "task=tagging", *budget]), tmp_path / "bi")
+    assert bi["test/acc_ambiguous"] >= uni["test/acc_ambiguous"] + 0.2

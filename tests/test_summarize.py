@@ -56,3 +56,15 @@ def test_multirun_sweep_writes_one_dir_per_job_and_a_summary(tmp_path: Path):
         ("vanilla", "2"),
     ]
     assert "sweep summary (4 runs)" in result.stdout
+
+
+def test_plot_draws_metric_bars(tmp_path: Path):
+    from seqlab.plot import main as plot_main
+
+    _fake_run(tmp_path / "0_a", "lstm", 1, 0.5)
+    _fake_run(tmp_path / "1_b", "gru", 2, 0.25)
+    assert plot_main([str(tmp_path), "--metric", "test/recall_acc"]) == 0
+    assert (tmp_path / "metrics.png").stat().st_size > 1000
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert rows[0] == {"run": "lstm on copy", "test/recall_acc": "0.5"}
+    assert plot_main([str(tmp_path), "--metric", "test/nothing"]) == 1

@@ -104,3 +104,16 @@ def test_tsv_missing_file(tmp_path: Path):
     )
     with pytest.raises(DataFileError, match="missing.tsv does not exist"):
         dm.setup()
+
+
+def test_token_budget_batches_hold_about_the_same_text():
+    lengths = [random.Random(i).randint(1, 50) for i in range(2000)]
+    sampler = LengthBatchSampler(lengths, 64, shuffle=True, batch_tokens=800)
+    batches = list(sampler)
+    assert len(batches) == len(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(2000))
+    padded = [max(lengths[i] for i in b) * len(b) for b in batches]
+    assert max(padded) <= 800 and sorted(padded)[len(padded) // 2] > 600
+    shortest = min(batches, key=lambda b: max(lengths[i] for i in b))
+    longest = max(batches, key=lambda b: max(lengths[i] for i in b))
+    assert len(shortest) > 10 * len(longest)  # many short sentences, few long ones

@@ -60,29 +60,53 @@ class EncodedPairs(Dataset):
 
 
 class LengthBatchSampler(Sampler[list[int]]):
-    """Batches of similar source length; shuffled batch order (and ties) when ``shuffle``."""
+    """Batches of similar source length; shuffled batch order (and ties) when ``shuffle``.
 
-    def __init__(self, lengths: list[int], batch_size: int, shuffle: bool, seed: int = 0) -> None:
+    ``batch_tokens`` (optional) sizes batches by tokens instead of sentences: as many
+    sentences as fit in batch_tokens source tokens (padding included), so every optimizer step
+    sees about the same amount of text whatever the sentence lengths (as in MT toolkits).
+    """
+
+    def __init__(
+        self,
+        lengths: list[int],
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        batch_tokens: int | None = None,
+    ) -> None:
         self.lengths = lengths
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
+        self.num_batches = len(self._batches(list(range(len(lengths)))))
+
+    def _batches(self, order: list[int]) -> list[list[int]]:
+        order = sorted(order, key=lambda i: self.lengths[i])
+        if self.batch_tokens is None:
+            return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches: list[list[int]] = [[]]
+        for i in order:  # ascending lengths: the newest sentence is the batch's longest
+            if batches[-1] and (len(batches[-1]) + 1) * self.lengths[i] > self.batch_tokens:
+                batches.append([])
+            batches[-1].append(i)
+        return batches
 
     def __iter__(self) -> Iterator[list[int]]:
         rng = random.Random(self.seed + self.epoch)
         self.epoch += 1
         order = list(range(len(self.lengths)))
         if self.shuffle:
-            rng.shuffle(order)  # random order among equal lengths
-        order.sort(key=lambda i: self.lengths[i])
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+            rng.shuffle(order)  # random order among equal lengths (the sort is stable)
+        batches = self._batches(order)
         if self.shuffle:
             rng.shuffle(batches)
         yield from batches
 
     def __len__(self) -> int:
-        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+        return self.num_batches
 
 
 class Seq2SeqDataModule(L.LightningDataModule):
@@ -96,10 +120,14 @@ class Seq2SeqDataModule(L.LightningDataModule):
         min_freq: int = 1,
         max_vocab: int | None = None,
         data_seed: int = 0,
+        batch_tokens: int | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"task.batch_size must be >= 1, got {batch_size}")
+        if batch_tokens is not None and batch_tokens < 1:
+            raise ValueError(f"task.batch_tokens must be >= 1 or null, got {batch_tokens}")
+        self.batch_tokens = batch_tokens
         if min_freq < 1:
             raise ValueError(f"task.min_freq must be >= 1, got {min_freq}")
         self.batch_size = batch_size
@@ -143,7 +171,10 @@ class Seq2SeqDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         data = self.splits[split]
-        sampler = LengthBatchSampler(data.src_lengths, self.batch_size, shuffle, self.data_seed)
+        tokens = self.batch_tokens if split == "train" else None
+        sampler = LengthBatchSampler(
+            data.src_lengths, self.batch_size, shuffle, self.data_seed, tokens
+        )
         return DataLoader(data, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:

@@ -136,8 +136,9 @@ class TranslationDataModule(Seq2SeqDataModule):
         data_seed: int = 0,
         min_freq: int = 1,
         max_vocab: int | None = None,
+        batch_tokens: int | None = None,
     ) -> None:
-        super().__init__(batch_size, min_freq, max_vocab, data_seed)
+        super().__init__(batch_size, min_freq, max_vocab, data_seed, batch_tokens)
         if not 1 <= min_len <= max_len:
             raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
         if not 1 <= test_min_len <= test_max_len:

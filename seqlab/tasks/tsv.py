@@ -69,8 +69,9 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
         min_freq: int = 1,
         max_vocab: int | None = None,
         data_seed: int = 0,
+        batch_tokens: int | None = None,
     ) -> None:
-        super().__init__(batch_size, min_freq, max_vocab, data_seed)
+        super().__init__(batch_size, min_freq, max_vocab, data_seed, batch_tokens)
         self.paths = {"train": train_path, "val": valid_path, "test": test_path}
         for key, value in zip(
             ("train_path", "valid_path", "test_path"), self.paths.values(), strict=True
