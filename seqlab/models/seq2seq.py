@@ -140,6 +140,14 @@ class Seq2Seq(nn.Module):
     ) -> tuple[Tensor, State, Tensor | None]:
         """One decoder step. prev_tokens (B,) -> logits (B, V), new state, attention (B, S)."""
         embedded = self.dropout(self.target_embedding(prev_tokens))  # (B, E)
+        features, state, weights = self._recur(embedded, state, memory)
+        return self.output(self.dropout(features)), state, weights
+
+    def _recur(
+        self, embedded: Tensor, state: State, memory: Memory
+    ) -> tuple[Tensor, State, Tensor | None]:
+        """The recurrent part of a step: embedded (B, E) -> output features [s_i; c_i; E y]
+        (B, H + K + E), new state, attention weights (B, S) or None."""
         weights = None
         if self.attention is not None:
             context, weights = self.attention(
@@ -148,8 +156,7 @@ class Seq2Seq(nn.Module):
         else:
             context = memory.context
         result = self.decoder(torch.cat([embedded, context], -1).unsqueeze(1), state=state)
-        features = torch.cat([result.outputs[:, 0], context, embedded], -1)
-        return self.output(self.dropout(features)), result.state, weights
+        return torch.cat([result.outputs[:, 0], context, embedded], -1), result.state, weights
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher forcing: src (B, S), src_lengths (B,), tgt_in (B, T) = <bos> y.. ->
@@ -160,11 +167,12 @@ class Seq2Seq(nn.Module):
             context = memory.context.unsqueeze(1).expand(-1, tgt_in.size(1), -1)
             result = self.decoder(torch.cat([embedded, context], -1), state=state)
             return self.output(self.dropout(torch.cat([result.outputs, context, embedded], -1)))
-        logits = []
-        for prev in tgt_in.unbind(1):
-            step_logits, state, _ = self.step(prev, state, memory)
-            logits.append(step_logits)
-        return torch.stack(logits, 1)
+        embedded = self.dropout(self.target_embedding(tgt_in))  # (B, T, E), all steps at once
+        features = []
+        for embedded_t in embedded.unbind(1):
+            step_features, state, _ = self._recur(embedded_t, state, memory)
+            features.append(step_features)
+        return self.output(self.dropout(torch.stack(features, 1)))  # one projection for all
 
     def forward_sampled(
         self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, ratio: float

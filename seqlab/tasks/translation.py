@@ -64,8 +64,15 @@ DICTIONARY = {src: tgt for words in LEXICON.values() for src, tgt in words.items
 CATEGORY = {src: cat for cat, words in LEXICON.items() for src in words}
 
 
-def translate(source: list[str]) -> list[str]:
-    """The reference translation of a source sentence (any word sequence of the lexicon)."""
+CASE_MARKERS = {"NOUN": "ka", "VERB": "ta"}
+
+
+def translate(source: list[str], case_markers: bool = False) -> list[str]:
+    """The reference translation of a source sentence (any word sequence of the lexicon).
+
+    case_markers: follow every noun with the particle ``ka`` and every verb with ``ta`` (as
+    in languages with case and tense particles), so targets are about 1.4x the source length.
+    """
     reordered: list[str] = []
     adjectives: list[str] = []
     for word in source:
@@ -80,7 +87,12 @@ def translate(source: list[str]) -> list[str]:
             reordered.append(word)
         adjectives = []
     reordered.extend(adjectives)
-    return [t for word in reordered for t in DICTIONARY[word].split()]
+    words = []
+    for word in reordered:
+        words += DICTIONARY[word].split()
+        if case_markers and CATEGORY[word] in CASE_MARKERS:
+            words.append(CASE_MARKERS[CATEGORY[word]])
+    return words
 
 
 def _noun_phrase(rng: random.Random) -> list[str]:
@@ -108,12 +120,14 @@ def sentence(length: int, rng: random.Random) -> list[str]:
     return words[:length]
 
 
-def generate_pairs(n: int, min_len: int, max_len: int, rng: random.Random) -> list[Pair]:
+def generate_pairs(
+    n: int, min_len: int, max_len: int, rng: random.Random, case_markers: bool = False
+) -> list[Pair]:
     """n (source, target) pairs with source lengths uniform on [min_len, max_len]."""
     pairs = []
     for _ in range(n):
         source = sentence(rng.randint(min_len, max_len), rng)
-        pairs.append((source, translate(source)))
+        pairs.append((source, translate(source, case_markers)))
     return pairs
 
 
@@ -137,8 +151,10 @@ class TranslationDataModule(Seq2SeqDataModule):
         min_freq: int = 1,
         max_vocab: int | None = None,
         batch_tokens: int | None = None,
+        case_markers: bool = False,
     ) -> None:
         super().__init__(batch_size, min_freq, max_vocab, data_seed, batch_tokens)
+        self.case_markers = case_markers
         if not 1 <= min_len <= max_len:
             raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
         if not 1 <= test_min_len <= test_max_len:
@@ -162,6 +178,7 @@ class TranslationDataModule(Seq2SeqDataModule):
                 self.sizes[split],
                 *self.ranges[split],
                 random.Random(1_000_003 * self.data_seed + offset),
+                self.case_markers,
             )
             for offset, split in enumerate(("train", "val", "test"), start=1)
         }
