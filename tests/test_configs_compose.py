@@ -43,3 +43,11 @@ def test_order_matters_jobs_compose(job):
     assert cfg.task.name == job.split("_")[0]
     assert cfg.model.name == job.split("_", 1)[1].rstrip("0123456789")
     to_dataclass(ModelConfig, cfg.model, "model")
+
+
+@pytest.mark.parametrize("job", _names("bahdanau"))
+def test_bahdanau_jobs_compose(job):
+    cfg = compose_config(["experiment=bahdanau", f"+bahdanau={job}"])
+    assert cfg.task.name == "translation" and cfg.task.max_len == int(job.split("_")[1])
+    assert cfg.model.attention == job.startswith("rnnsearch")
+    assert cfg.label.lower().replace("-", "_") == job

@@ -117,3 +117,9 @@ def test_token_budget_batches_hold_about_the_same_text():
     shortest = min(batches, key=lambda b: max(lengths[i] for i in b))
     longest = max(batches, key=lambda b: max(lengths[i] for i in b))
     assert len(shortest) > 10 * len(longest)  # many short sentences, few long ones
+
+
+def test_case_markers_follow_nouns_and_verbs():
+    assert translate(
+        "the big dog sees a cat".split(), case_markers=True
+    ) == "le chien ka grand voit ta un chat ka".split(" ")
