@@ -153,6 +153,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
     trainer, parts = build_trainer(cfg, run_dir)
     trainer.fit(objective, datamodule=datamodule)
+    steps_trained, epochs_trained = objective.optimizer_steps, trainer.current_epoch
     best = parts["checkpoint"].best_model_path
     test_metrics = trainer.test(
         objective, datamodule=datamodule, ckpt_path=best or None, verbose=False
@@ -167,8 +168,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "parameters": n_params,
         "wall_time_s": round(wall_time, 2),
         "train_tokens_per_s": round(parts["throughput"].tokens_per_second, 1),
-        "optimizer_steps": objective.optimizer_steps,
-        "epochs": trainer.current_epoch,
+        "optimizer_steps": steps_trained,
+        "epochs": epochs_trained,
+        "best_checkpoint_step": objective.optimizer_steps,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "best_checkpoint": best or None,
         "last_checkpoint": parts["checkpoint"].last_model_path or None,
