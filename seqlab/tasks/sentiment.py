@@ -7,8 +7,9 @@ or ``clause but clause``. The label is computed compositionally:
   nothing);
 * with ``but``, the clause after it decides ("good but bad" is negative).
 
-Filler words (``honestly``, ``overall``, ``i think``) lengthen sentences without changing the
-label, so the length range is configurable.
+Filler words (``honestly``, ``overall``, ``i think``, ...) before and after the clauses
+lengthen sentences without changing the label, so the length range is configurable and the
+deciding words are not always among the last few tokens (a fixed window misses them).
 
 Order-dependent test subset: pairs of contrast sentences with the same tokens and opposite
 labels, made by swapping the two clauses ("the plot was good but the acting was bad" /
@@ -54,12 +55,13 @@ def clause_label(positive_word: bool, negated: bool) -> int:
 
 
 def pad_with_fillers(words: list[str], length: int, rng: random.Random) -> list[str]:
-    """Prepend filler phrases until the sentence is about ``length`` words long."""
+    """Add filler phrases before or after (each side with probability 1/2) until the
+    sentence is about ``length`` words long."""
     while len(words) < length:
         filler = rng.choice(FILLERS)
         if len(words) + len(filler) > length + 2:
             break
-        words = [*filler, *words]
+        words = [*filler, *words] if rng.random() < 0.5 else [*words, *filler]
     return words
 
 
@@ -79,10 +81,12 @@ def order_dependent_pair(rng: random.Random, length: int) -> list[tuple[list[str
     first = (rng.random() < 0.5, rng.random() < 0.3)
     second = (not first[0], first[1]) if rng.random() < 0.5 else (first[0], not first[1])
     a, b = clause(rng, *first), clause(rng, *second)
-    fillers = pad_with_fillers([], max(0, length - len(a) - len(b) - 1), rng)
+    room = max(0, length - len(a) - len(b) - 1)
+    before = pad_with_fillers([], rng.randint(0, room), rng)
+    after = pad_with_fillers([], room - len(before), rng) if room > len(before) else []
     return [
-        ([*fillers, *a, "but", *b], clause_label(*second)),
-        ([*fillers, *b, "but", *a], clause_label(*first)),
+        ([*before, *a, "but", *b, *after], clause_label(*second)),
+        ([*before, *b, "but", *a, *after], clause_label(*first)),
     ]
 
 
