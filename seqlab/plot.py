@@ -35,6 +35,17 @@ def run_label(results: dict[str, Any]) -> str:
     return f"{name}-{max_len}" if max_len else name
 
 
+def model_label(results: dict[str, Any]) -> str:
+    """The run's label if set, else the model name (with its window for the window model)."""
+    config = results.get("config", {})
+    if config.get("label"):
+        return str(config["label"])
+    model = config.get("model", {})
+    if model.get("kind") == "window":
+        return f"window-{model.get('window')}"
+    return str(results.get("model", "model"))
+
+
 def collect_curves(dirs: list[Path]) -> dict[str, list[dict[str, Any]]]:
     curves: dict[str, list[dict[str, Any]]] = {}
     for directory in dirs:
@@ -81,7 +92,7 @@ def write_metric_bars(
             results = read_results(run_dir)
             values = {m: float(results[m]) for m in metrics if m in results}
             if values:
-                rows.append((f"{results.get('model')} on {results.get('task')}", values))
+                rows.append((f"{model_label(results)} on {results.get('task')}", values))
     if not rows:
         return None
     out.parent.mkdir(parents=True, exist_ok=True)

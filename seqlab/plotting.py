@@ -44,7 +44,7 @@ def metric_bars(rows: list[tuple[str, dict[str, float]]], title: str) -> Figure:
     axis.set_ylim(0, 1.05)
     axis.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
     axis.grid(axis="y", alpha=0.3)
-    axis.legend()
+    axis.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     axis.set_title(title)
     figure.tight_layout()
     return figure
