@@ -62,6 +62,7 @@ class SeqlabObjective(L.LightningModule):
         self.spec = spec
         self.automatic_optimization = False
         self.optimizer_steps = 0
+        self._epoch_loss = [0.0, 0]
         self.seqlab_checkpoint_extra: dict[str, Any] = {}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -91,8 +92,34 @@ class SeqlabObjective(L.LightningModule):
             )
         optimizer.step()
         self.optimizer_steps += 1
-        self.log("train/grad_norm", norm, on_step=True, on_epoch=False)
+        self.write_scalars({"train/grad_norm": float(norm)})
         return norm
+
+    def write_scalars(self, values: dict[str, float]) -> None:
+        """Write per-step training scalars straight to the loggers, every step.
+
+        ``self.log`` costs about 0.6 ms a call in Lightning 2.6 (measured: 12% of a 10 ms
+        step for two calls), so the hot path bypasses it; evaluation metrics still use it.
+        """
+        for logger in self.loggers:
+            logger.log_metrics(values, step=self.optimizer_steps)
+
+    def log_training_loss(self, loss: float, extra: dict[str, float] | None = None) -> None:
+        """Per-step loss (and extras) to the loggers; the epoch mean as train/ce_epoch; the
+        progress bar refreshed every trainer.log_every_n_steps batches."""
+        self.write_scalars({"train/ce": loss, **(extra or {})})
+        self._epoch_loss[0] += loss
+        self._epoch_loss[1] += 1
+        if self.trainer.global_step % max(1, self.trainer.log_every_n_steps) == 0:
+            self.log("train/ce", loss, prog_bar=True, logger=False)
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_loss = [0.0, 0]
+
+    def on_train_epoch_end(self) -> None:
+        total, count = self._epoch_loss
+        if count:
+            self.log("train/ce_epoch", total / count)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["seqlab"] = self.seqlab_checkpoint_extra

@@ -17,7 +17,7 @@ class ClassificationObjective(SeqlabObjective):
         logits = self.model(batch["inputs"], batch["lengths"])
         loss = F.cross_entropy(logits, batch["labels"])
         self.optimize(loss)
-        self.log("train/ce", loss.detach(), on_step=True, on_epoch=True, prog_bar=True)
+        self.log_training_loss(float(loss.detach()))
         return loss.detach()
 
     def _evaluate(self, batch: Batch, split: str) -> None:

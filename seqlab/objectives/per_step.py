@@ -45,7 +45,7 @@ class PerStepObjective(SeqlabObjective):
                     self.optimize,
                 )
             )
-        self.log("train/ce", mean_loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log_training_loss(float(mean_loss))
         return mean_loss
 
     def _evaluate(self, batch: Batch, split: str) -> None:

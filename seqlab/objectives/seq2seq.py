@@ -92,8 +92,7 @@ class Seq2SeqObjective(SeqlabObjective):
             )
         loss = seq2seq_ce(logits, batch["tgt_out"])
         self.optimize(loss)
-        self.log("train/ce", loss.detach(), on_step=True, on_epoch=True, prog_bar=True)
-        self.log("train/teacher_forcing_ratio", ratio, on_step=True, on_epoch=False)
+        self.log_training_loss(float(loss.detach()), {"train/teacher_forcing_ratio": ratio})
         return loss.detach()
 
     # ----- evaluation --------------------------------------------------------------------
