@@ -137,40 +137,32 @@ def build_model(model: ModelConfig, spec: TaskSpec) -> nn.Module:
             f"model={model.name} cannot be trained on task={spec.name}: the task needs "
             f"{wanted}. Model kinds that can: {', '.join(fitting) or 'none'}."
         )
+    recurrent = dict(
+        cell=model.cell,
+        embedding_size=model.embedding_size,
+        hidden_size=model.hidden_size,
+        layers=model.layers,
+        dropout=model.dropout,
+        impl=model.impl,
+        forget_bias=model.forget_bias,
+        recurrent_init=model.recurrent_init,
+        recurrent_gain=model.recurrent_gain,
+    )
     if spec.output == PER_STEP and model.kind == "recurrent":
         from seqlab.models.per_step import RecurrentTagger
 
         return RecurrentTagger(
-            vocab_size=spec.vocab_size,
-            num_classes=spec.num_classes,
-            cell=model.cell,
-            embedding_size=model.embedding_size,
-            hidden_size=model.hidden_size,
-            layers=model.layers,
-            bidirectional=model.bidirectional,
-            dropout=model.dropout,
-            impl=model.impl,
-            forget_bias=model.forget_bias,
-            recurrent_init=model.recurrent_init,
-            recurrent_gain=model.recurrent_gain,
+            spec.vocab_size, spec.num_classes, bidirectional=model.bidirectional, **recurrent
         )
     if spec.output == SEQUENCE and model.kind == "recurrent":
         from seqlab.models.classifier import RecurrentClassifier
 
         return RecurrentClassifier(
-            vocab_size=spec.vocab_size,
-            num_classes=spec.num_classes,
-            cell=model.cell,
-            embedding_size=model.embedding_size,
-            hidden_size=model.hidden_size,
-            layers=model.layers,
+            spec.vocab_size,
+            spec.num_classes,
             bidirectional=model.bidirectional,
-            dropout=model.dropout,
-            impl=model.impl,
-            forget_bias=model.forget_bias,
-            recurrent_init=model.recurrent_init,
-            recurrent_gain=model.recurrent_gain,
             pooling=model.pooling,
+            **recurrent,
         )
     if model.kind == "bow":
         from seqlab.models.baselines import BagOfWords
@@ -194,20 +186,12 @@ def build_model(model: ModelConfig, spec: TaskSpec) -> nn.Module:
         from seqlab.models.seq2seq import Seq2Seq
 
         return Seq2Seq(
-            source_vocab=spec.vocab_size,
-            target_vocab=spec.num_classes,
-            cell=model.cell,
-            embedding_size=model.embedding_size,
-            hidden_size=model.hidden_size,
-            layers=model.layers,
+            spec.vocab_size,
+            spec.num_classes,
             bidirectional=model.bidirectional,
             attention=model.attention,
             attention_size=model.attention_size,
-            dropout=model.dropout,
-            impl=model.impl,
-            forget_bias=model.forget_bias,
-            recurrent_init=model.recurrent_init,
-            recurrent_gain=model.recurrent_gain,
+            **recurrent,
         )
     raise ConfigError(f"no model for kind {model.kind} and output {spec.output}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import lightning as L
 import torch
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -81,3 +82,20 @@ def split_generators(data_seed: int) -> dict[str, torch.Generator]:
         split: torch.Generator().manual_seed(1_000_003 * data_seed + offset)
         for offset, split in enumerate(("train", "val", "test"), start=1)
     }
+
+
+class TensorSplitsDataModule(L.LightningDataModule):
+    """Base of the tasks whose splits are pre-generated tensors (copy, tagging): subclasses
+    fill ``self.splits`` in setup(); batches are slices of those tensors."""
+
+    batch_size: int
+    splits: dict[str, Batch]
+
+    def train_dataloader(self) -> DataLoader:
+        return batch_loader(self.splits["train"], self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return batch_loader(self.splits["val"], self.batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return batch_loader(self.splits["test"], self.batch_size, shuffle=False)

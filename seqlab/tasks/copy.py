@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import torch
 
-from seqlab.tasks.base import PER_STEP, Batch, TaskSpec, batch_loader, split_generators
+from seqlab.tasks.base import PER_STEP, Batch, TaskSpec, TensorSplitsDataModule, split_generators
 from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
 
 
@@ -49,7 +48,7 @@ def generate_copy(
     return {"inputs": inputs, "targets": targets, "focus": focus}
 
 
-class CopyDataModule(L.LightningDataModule):
+class CopyDataModule(TensorSplitsDataModule):
     """Copying-memory data, generated once per split from disjoint seeds."""
 
     def __init__(
@@ -102,15 +101,6 @@ class CopyDataModule(L.LightningDataModule):
             self.splits[split] = generate_copy(
                 n, self.delay, self.n_recall, self.alphabet, generators[split]
             )
-
-    def train_dataloader(self):  # type: ignore[no-untyped-def]
-        return batch_loader(self.splits["train"], self.batch_size, shuffle=True)
-
-    def val_dataloader(self):  # type: ignore[no-untyped-def]
-        return batch_loader(self.splits["val"], self.batch_size, shuffle=False)
-
-    def test_dataloader(self):  # type: ignore[no-untyped-def]
-        return batch_loader(self.splits["test"], self.batch_size, shuffle=False)
 
 
 class Seq2SeqCopyDataModule(Seq2SeqDataModule):

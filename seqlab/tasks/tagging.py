@@ -11,10 +11,9 @@ Metrics: test/acc over all positions, test/acc_ambiguous over the ambiguous word
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 
-from seqlab.tasks.base import PER_STEP, Batch, TaskSpec, batch_loader, split_generators
+from seqlab.tasks.base import PER_STEP, Batch, TaskSpec, TensorSplitsDataModule, split_generators
 
 AMBIGUOUS = ["bank", "bat", "pitch", "spring"]
 CUES = {"NATURE": ["river", "shore", "water", "field"], "MONEY": ["money", "loan", "cash", "price"]}
@@ -70,7 +69,7 @@ def generate_tagging(
     return {"inputs": inputs, "targets": targets, "focus": focus}
 
 
-class TaggingDataModule(L.LightningDataModule):
+class TaggingDataModule(TensorSplitsDataModule):
     def __init__(
         self,
         length: int = 20,
@@ -115,12 +114,3 @@ class TaggingDataModule(L.LightningDataModule):
             self.splits = {
                 s: generate_tagging(n, *self.options, generators[s]) for s, n in self.sizes.items()
             }
-
-    def train_dataloader(self):  # type: ignore[no-untyped-def]
-        return batch_loader(self.splits["train"], self.batch_size, shuffle=True)
-
-    def val_dataloader(self):  # type: ignore[no-untyped-def]
-        return batch_loader(self.splits["val"], self.batch_size, shuffle=False)
-
-    def test_dataloader(self):  # type: ignore[no-untyped-def]
-        return batch_loader(self.splits["test"], self.batch_size, shuffle=False)
