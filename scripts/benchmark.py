@@ -81,6 +81,32 @@ class FitTimer:
         self.seconds = 0.0
 
 
+def fit_seconds(objective, loader, steps: int) -> float:
+    """Train ``objective`` for ``steps`` steps with seqlab's Trainer setup (TensorBoard and CSV
+    loggers, seqlab's logging interval, no validation or checkpoints); return the seconds of
+    the training loop (see FitTimer)."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    with TemporaryDirectory() as tmp:
+        timer = FitTimer()
+        trainer = L.Trainer(
+            callbacks=[timer.callback],
+            accelerator="cpu",
+            devices=1,
+            max_steps=steps,
+            max_epochs=-1,
+            limit_val_batches=0,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            log_every_n_steps=LOG_EVERY,
+            logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
+        )
+        trainer.fit(objective, train_dataloaders=loader)
+    return timer.seconds
+
+
 def plain_loop(
     model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
 ) -> float:
@@ -105,8 +131,6 @@ def seqlab_path(
 ) -> float:
     """Train through seqlab's objective and Trainer setup. Returns seconds of the training
     loop (see FitTimer)."""
-    import lightning as L
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from seqlab.config import TrainingConfig
     from seqlab.objectives.per_step import PerStepObjective
@@ -121,24 +145,7 @@ def seqlab_path(
         focus_metric="recall_acc",
     )
     objective = PerStepObjective(model, TrainingConfig(), spec)
-    loader = batch_loader(data, batch, shuffle=True)
-    with TemporaryDirectory() as tmp:
-        timer = FitTimer()
-        trainer = L.Trainer(
-            callbacks=[timer.callback],
-            accelerator="cpu",
-            devices=1,
-            max_steps=steps,
-            max_epochs=-1,
-            limit_val_batches=0,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            log_every_n_steps=LOG_EVERY,
-            logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
-        )
-        trainer.fit(objective, train_dataloaders=loader)
-        return timer.seconds
+    return fit_seconds(objective, batch_loader(data, batch, shuffle=True), steps)
 
 
 def bench_perstep(args: argparse.Namespace) -> list[dict]:
@@ -332,8 +339,6 @@ def seq2seq_plain(model, batches: list[dict], steps: int, ratio: float = 1.0) ->
 
 
 def seq2seq_seqlab(model, batches: list[dict], steps: int, vocab: tuple[int, int]) -> float:
-    import lightning as L
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from seqlab.config import TrainingConfig
     from seqlab.objectives.seq2seq import DecodingConfig, Seq2SeqObjective
@@ -344,24 +349,8 @@ def seq2seq_seqlab(model, batches: list[dict], steps: int, vocab: tuple[int, int
     objective = Seq2SeqObjective(
         model, TrainingConfig(lr=1e-3), spec, Vocab([]), Vocab([]), DecodingConfig()
     )
-    with TemporaryDirectory() as tmp:
-        timer = FitTimer()
-        trainer = L.Trainer(
-            callbacks=[timer.callback],
-            accelerator="cpu",
-            devices=1,
-            max_steps=steps,
-            max_epochs=-1,
-            limit_val_batches=0,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            log_every_n_steps=LOG_EVERY,
-            logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
-        )
-        loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False)
-        trainer.fit(objective, train_dataloaders=loader)
-        return timer.seconds
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False)
+    return fit_seconds(objective, loader, steps)
 
 
 def bench_seq2seq(args: argparse.Namespace) -> dict:

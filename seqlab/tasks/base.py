@@ -40,6 +40,13 @@ class TaskSpec:
     extra: dict = field(default_factory=dict)
 
 
+def require_at_least_one(**values: int) -> None:
+    """Raise ValueError naming the first task option below 1."""
+    for name, value in values.items():
+        if value < 1:
+            raise ValueError(f"task.{name} must be >= 1, got {value}")
+
+
 def count_tokens(batch: Batch) -> int:
     """Real (non-padding) tokens a training batch feeds the model: inputs for per-step and
     sequence tasks, source plus target for seq2seq."""

@@ -17,7 +17,14 @@ import math
 
 import torch
 
-from seqlab.tasks.base import PER_STEP, Batch, TaskSpec, TensorSplitsDataModule, split_generators
+from seqlab.tasks.base import (
+    PER_STEP,
+    Batch,
+    TaskSpec,
+    TensorSplitsDataModule,
+    require_at_least_one,
+    split_generators,
+)
 from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
 
 
@@ -65,16 +72,14 @@ class CopyDataModule(TensorSplitsDataModule):
     ) -> None:
         """``seq2seq`` holds the lengths of the seq2seq variant; unused here."""
         super().__init__()
-        for name, value in dict(
+        require_at_least_one(
             delay=delay,
             n_recall=n_recall,
             n_train=n_train,
             n_val=n_val,
             n_test=n_test,
             batch_size=batch_size,
-        ).items():
-            if value < 1:
-                raise ValueError(f"task.{name} must be >= 1, got {value}")
+        )
         if alphabet < 2:
             raise ValueError(f"task.alphabet must be >= 2, got {alphabet}")
         self.delay, self.n_recall, self.alphabet = delay, n_recall, alphabet

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 
+from seqlab.tasks.base import require_at_least_one
 from seqlab.tasks.text_classification import TextClassificationDataModule, TextExample
 
 SUBJECTS = [
@@ -112,9 +113,7 @@ class SentimentDataModule(TextClassificationDataModule):
             raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
         if not 0.0 <= contrast_rate <= 1.0:
             raise ValueError(f"task.contrast_rate must be in [0, 1], got {contrast_rate}")
-        for name, value in dict(n_train=n_train, n_val=n_val, n_test=n_test).items():
-            if value < 1:
-                raise ValueError(f"task.{name} must be >= 1, got {value}")
+        require_at_least_one(n_train=n_train, n_val=n_val, n_test=n_test)
         self.sizes = {"train": n_train, "val": n_val, "test": n_test}
         self.n_order_pairs = n_order_pairs
         self.min_len, self.max_len = min_len, max_len

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import torch
 
-from seqlab.tasks.base import PER_STEP, Batch, TaskSpec, TensorSplitsDataModule, split_generators
+from seqlab.tasks.base import (
+    PER_STEP,
+    Batch,
+    TaskSpec,
+    TensorSplitsDataModule,
+    require_at_least_one,
+    split_generators,
+)
 
 AMBIGUOUS = ["bank", "bat", "pitch", "spring"]
 CUES = {"NATURE": ["river", "shore", "water", "field"], "MONEY": ["money", "loan", "cash", "price"]}
@@ -82,7 +89,7 @@ class TaggingDataModule(TensorSplitsDataModule):
         data_seed: int = 0,
     ) -> None:
         super().__init__()
-        for name, value in dict(
+        require_at_least_one(
             length=length,
             n_ambiguous=n_ambiguous,
             max_gap=max_gap,
@@ -90,9 +97,7 @@ class TaggingDataModule(TensorSplitsDataModule):
             n_val=n_val,
             n_test=n_test,
             batch_size=batch_size,
-        ).items():
-            if value < 1:
-                raise ValueError(f"task.{name} must be >= 1, got {value}")
+        )
         self.options = (length, n_ambiguous, max_gap)
         generate_tagging(1, *self.options, torch.Generator())  # validate the sizes now
         self.sizes = {"train": n_train, "val": n_val, "test": n_test}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 
+from seqlab.tasks.base import require_at_least_one
 from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
 
 LEXICON: dict[str, dict[str, str]] = {
@@ -162,9 +163,7 @@ class TranslationDataModule(Seq2SeqDataModule):
                 f"need 1 <= task.test_min_len <= task.test_max_len, got {test_min_len}, "
                 f"{test_max_len}"
             )
-        for name, value in dict(n_train=n_train, n_val=n_val, n_test=n_test).items():
-            if value < 1:
-                raise ValueError(f"task.{name} must be >= 1, got {value}")
+        require_at_least_one(n_train=n_train, n_val=n_val, n_test=n_test)
         self.ranges = {
             "train": (min_len, max_len),
             "val": (min_len, max_len),
