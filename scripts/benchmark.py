@@ -2,9 +2,11 @@
 
     python scripts/benchmark.py                 # everything (about 5 minutes on 2 cores)
     python scripts/benchmark.py --quick         # fewer steps, for a smoke test
-    python scripts/benchmark.py --only seq2seq  # one section: perstep|peak|allocator|seq2seq
+    python scripts/benchmark.py --only seq2seq  # one section (see Sections below)
 
 Sections
+  overhead   milliseconds per step of the training loop itself (a tiny model): the plain
+             loop, the smallest manual-optimisation LightningModule, and seqlab.
   perstep    the same RecurrentTagger on the same copy data trained through (a) seqlab's
              path (Lightning Trainer + PerStepObjective + TensorBoard/CSV logging, as
              `python -m seqlab.train` builds it) and (b) a plain loop written here;
@@ -107,11 +109,17 @@ def fit_seconds(objective, loader, steps: int) -> float:
     return timer.seconds
 
 
+def plain_adam(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The plain loops' optimizer: Adam with PyTorch's fused kernel, as seqlab builds it, so
+    the ratios measure seqlab's loop and not a different optimizer implementation."""
+    return torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+
+
 def plain_loop(
     model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
 ) -> float:
     """The reference: index a batch, forward, CE, backward, Adam. Returns seconds."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = plain_adam(model)
     inputs, targets = data["inputs"], data["targets"]
     n = inputs.size(0)
     start = time.perf_counter()
@@ -144,8 +152,66 @@ def seqlab_path(
         fixed_length=True,
         focus_metric="recall_acc",
     )
-    objective = PerStepObjective(model, TrainingConfig(), spec)
+    objective = PerStepObjective(model, TrainingConfig(lr=1e-3), spec)
     return fit_seconds(objective, batch_loader(data, batch, shuffle=True), steps)
+
+
+def bare_lightning_path(
+    model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
+) -> float:
+    """Lightning's floor: the smallest manual-optimisation LightningModule (forward, CE,
+    manual_backward, step; no logging, no gradient norm) in the same Trainer setup."""
+    import lightning as L
+
+    from seqlab.tasks.base import batch_loader
+
+    class Bare(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+            self.automatic_optimization = False
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return plain_adam(self.model)
+
+        def training_step(self, b: dict[str, torch.Tensor], batch_idx: int) -> None:
+            logits, _ = self.model(b["inputs"])
+            loss = F.cross_entropy(logits.flatten(0, 1), b["targets"].flatten())
+            optimizer = self.optimizers()
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+
+    return fit_seconds(Bare(), batch_loader(data, batch, shuffle=True), steps)
+
+
+def bench_overhead(args: argparse.Namespace) -> dict:
+    """Per-step cost of the training loop itself: a model so small (hidden 8, 21 steps,
+    batch 32) that its compute is ~1 ms, trained by the plain loop, by the bare Lightning
+    module and by seqlab; the differences are milliseconds of loop per step."""
+    data = copy_data(32 * 64, 1)
+    steps = max(args.steps * 2, 60)
+    times: dict[str, list[float]] = {"plain": [], "bare_lightning": [], "seqlab": []}
+    paths = {"plain": plain_loop, "bare_lightning": bare_lightning_path, "seqlab": seqlab_path}
+    seqlab_path(make_model("rnn", "fused", 8, 8), data, 32, 5)  # warm up
+    for _ in range(args.repeats):
+        for name, path in paths.items():
+            times[name].append(path(make_model("rnn", "fused", 8, 8), data, 32, steps))
+    ms = {name: 1e3 * statistics.median(v) / steps for name, v in times.items()}
+    row = {
+        "plain_ms_per_step": ms["plain"],
+        "bare_lightning_ms_per_step": ms["bare_lightning"],
+        "seqlab_ms_per_step": ms["seqlab"],
+        "lightning_overhead_ms": ms["bare_lightning"] - ms["plain"],
+        "seqlab_overhead_ms": ms["seqlab"] - ms["plain"],
+    }
+    print(
+        f"  loop cost per step (tiny model): plain {ms['plain']:.3f} ms, bare Lightning "
+        f"{ms['bare_lightning']:.3f} ms (+{row['lightning_overhead_ms']:.3f}), seqlab "
+        f"{ms['seqlab']:.3f} ms (+{row['seqlab_overhead_ms']:.3f})",
+        flush=True,
+    )
+    return row
 
 
 def bench_perstep(args: argparse.Namespace) -> list[dict]:
@@ -213,26 +279,59 @@ def lstm_train_tokens_per_s(
     return batch * length * steps / seconds
 
 
+def lstm_layer_tokens_per_s(
+    hidden: int, embedding: int, batch: int, length: int, steps: int
+) -> float:
+    """nn.LSTM alone: forward and backward (input and weight gradients), no optimizer."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(embedding, hidden, batch_first=True)
+    x = torch.randn(batch, length, embedding, requires_grad=True)
+    grad = torch.randn(batch, length, hidden)
+
+    def step() -> None:
+        out, _ = lstm(x)
+        out.backward(grad)
+
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * length * steps / (time.perf_counter() - start)
+
+
 def bench_peak(args: argparse.Namespace) -> dict:
+    """Fused LSTM training at hidden 512 against the oneDNN GEMM peak, at batch 128 and 256:
+    the whole training step (embedding, LSTM, output layer, CE, Adam) and nn.LSTM alone."""
     onednn, mkl = onednn_matmul_gflops()
-    hidden, embedding, batch, length = 512, 128, 128, 50
-    tps = lstm_train_tokens_per_s(hidden, embedding, batch, length, max(args.steps // 10, 5))
+    hidden, embedding, length = 512, 128, 50
+    steps = max(args.steps // 10, 5)
     # forward GEMMs 8H(E+H) FLOPs per token; backward twice that (input and weight grads)
     flops_per_token = 24 * hidden * (embedding + hidden)
-    achieved = tps * flops_per_token / 1e9
-    row = {
-        "onednn_gflops": onednn,
-        "mkl_mm_gflops": mkl,
-        "lstm512_tok_s": tps,
-        "lstm512_gflops": achieved,
-        "fraction_of_onednn_peak": achieved / onednn,
-    }
-    print(
-        f"  oneDNN sgemm peak {onednn:,.0f} GFLOP/s (torch.mm/MKL {mkl:,.0f}); fused LSTM "
-        f"H=512 E=128 B=128 T=50 trains at {tps:,.0f} tok/s = {achieved:,.0f} GFLOP/s = "
-        f"{100 * achieved / onednn:.0f}% of the oneDNN peak",
-        flush=True,
-    )
+    row: dict = {"onednn_gflops": onednn, "mkl_mm_gflops": mkl, "hidden": hidden, "by_batch": []}
+    print(f"  oneDNN sgemm peak {onednn:,.0f} GFLOP/s (torch.mm/MKL {mkl:,.0f})", flush=True)
+    for batch in (128, 256):
+        step_tps, layer_tps = [], []
+        for _ in range(args.repeats):
+            step_tps.append(lstm_train_tokens_per_s(hidden, embedding, batch, length, steps))
+            layer_tps.append(lstm_layer_tokens_per_s(hidden, embedding, batch, length, steps))
+        entry = {"batch": batch}
+        for name, values in (("training_step", step_tps), ("lstm_layer", layer_tps)):
+            tps = statistics.median(values)
+            gflops = tps * flops_per_token / 1e9
+            entry[name] = {
+                "tok_s": tps,
+                "gflops": gflops,
+                "fraction_of_onednn_peak": gflops / onednn,
+            }
+        row["by_batch"].append(entry)
+        print(
+            f"  fused LSTM H=512 E=128 T=50 batch {batch}: training step "
+            f"{entry['training_step']['tok_s']:,.0f} tok/s = "
+            f"{100 * entry['training_step']['fraction_of_onednn_peak']:.1f}% of the peak; "
+            f"nn.LSTM forward+backward alone {entry['lstm_layer']['tok_s']:,.0f} tok/s = "
+            f"{100 * entry['lstm_layer']['fraction_of_onednn_peak']:.1f}%",
+            flush=True,
+        )
     return row
 
 
@@ -323,7 +422,7 @@ def make_seq2seq(cell: str, vocab: tuple[int, int], attention: bool = False):
 
 
 def seq2seq_plain(model, batches: list[dict], steps: int, ratio: float = 1.0) -> float:
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = plain_adam(model)
     start = time.perf_counter()
     for step in range(steps):
         b = batches[step % len(batches)]
@@ -409,7 +508,7 @@ def bench_seq2seq(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
-    parser.add_argument("--only", choices=("perstep", "peak", "allocator", "seq2seq"))
+    parser.add_argument("--only", choices=("overhead", "perstep", "peak", "allocator", "seq2seq"))
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
@@ -435,10 +534,11 @@ def main() -> None:
         f"steps {args.steps}, repeats {args.repeats}"
     )
     report: dict = {}
-    sections = [args.only] if args.only else ["perstep", "peak", "allocator", "seq2seq"]
+    sections = [args.only] if args.only else ["overhead", "perstep", "peak", "allocator", "seq2seq"]
     for section in sections:
         print(f"\n[{section}]", flush=True)
         report[section] = {
+            "overhead": bench_overhead,
             "perstep": bench_perstep,
             "peak": bench_peak,
             "allocator": bench_allocator,

@@ -38,3 +38,15 @@ class TrainingThroughput(L.Callback):
     @property
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds if self.seconds else 0.0
+
+
+class FlushStepScalarsOnError(L.Callback):
+    """Writes the per-step scalars still buffered in the objective when training stops on an
+    exception (Ctrl-C included), before Lightning finalises the loggers."""
+
+    def on_exception(
+        self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException
+    ) -> None:
+        flush = getattr(module, "flush_step_scalars", None)
+        if flush is not None:
+            flush()

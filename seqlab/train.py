@@ -22,7 +22,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from seqlab.callbacks import TrainingThroughput
+from seqlab.callbacks import FlushStepScalarsOnError, TrainingThroughput
 from seqlab.config import ConfigError, ModelConfig, TrainingConfig, to_dataclass
 from seqlab.models import count_parameters
 from seqlab.objectives.base import NonFiniteLossError
@@ -80,7 +80,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path) -> tuple[L.Trainer, dict[str, 
         save_top_k=1,
     )
     throughput = TrainingThroughput()
-    callbacks: list[L.Callback] = [checkpoint, throughput]
+    callbacks: list[L.Callback] = [checkpoint, throughput, FlushStepScalarsOnError()]
     stop = cfg.task.get("stop_when")
     if cfg.model.kind == "seq2seq" and "seq2seq" in cfg.task:  # e.g. copy's seq2seq form
         stop = cfg.task.seq2seq.get("stop_when")

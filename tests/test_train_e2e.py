@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TINY, TINY_COPY, run_cli
+from tests.test_step_scalars import tensorboard_scalars
 
 MODELS = ("vanilla", "lstm", "gru", "bi")
 
@@ -48,6 +50,7 @@ def test_tbptt_and_clipping_run_end_to_end(tmp_path: Path):
             "training.tbptt_steps=4",
             "training.clip_norm=0.5",
             "training.clip_value=1.0",
+            "trainer.log_every_n_steps=2",
             *TINY,
             *TINY_COPY,
             f"hydra.run.dir={run_dir}",
@@ -58,6 +61,12 @@ def test_tbptt_and_clipping_run_end_to_end(tmp_path: Path):
     results = json.loads((run_dir / "results.json").read_text())
     # 11 steps in chunks of 4 -> 3 optimizer steps per batch, 3 batches.
     assert results["optimizer_steps"] == 9
+    # The gradient norm of every optimizer step, once each, in metrics.csv and TensorBoard.
+    with (run_dir / "metrics.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r.get("train/grad_norm")]
+    assert [int(r["step"]) for r in rows] == list(range(1, 10))
+    assert tensorboard_scalars(run_dir / "tensorboard", "train/grad_norm")[-1][0] == 9
+    assert len(tensorboard_scalars(run_dir / "tensorboard", "train/grad_norm")) == 9
 
 
 @pytest.mark.parametrize(

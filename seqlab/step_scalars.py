@@ -1,0 +1,67 @@
+"""Per-step training scalars (loss, gradient norm, teacher-forcing ratio), written in batches.
+
+Every optimizer step's values are kept and written with their own step number and wall time,
+but they reach the loggers in bursts of ``flush_every`` steps, and TensorBoard receives one
+event per step holding all of that step's scalars. Measured on the 2-core CPU (10 ms steps,
+scripts/benchmark.py): writing two scalars per step through Lightning's TensorBoardLogger one
+call at a time cost about 0.3 ms per step, mostly in TensorBoard's background writer thread
+competing with the training threads; batched it costs about 0.1 ms.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from tensorboard.compat.proto.summary_pb2 import Summary
+
+
+class StepScalarBuffer:
+    """Collects ``{name: value}`` per optimizer step; :meth:`flush` writes them out."""
+
+    def __init__(self, flush_every: int = 10) -> None:
+        self.flush_every = max(1, flush_every)
+        self._rows: list[tuple[int, float, dict[str, float]]] = []
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, step: int, values: dict[str, float]) -> None:
+        """Record ``values`` at ``step``; merged into the last row when the step is the same."""
+        if self._rows and self._rows[-1][0] == step:
+            self._rows[-1][2].update(values)
+        else:
+            self._rows.append((step, time.time(), dict(values)))
+
+    def due(self) -> bool:
+        """True when a full batch of steps is waiting (the current step may still grow)."""
+        return len(self._rows) > self.flush_every
+
+    def flush(self, loggers: list[Logger], keep_last: bool = False) -> None:
+        """Write the buffered steps to every logger, oldest first. ``keep_last`` holds back the
+        newest row, which may still receive values for its step."""
+        if not self._rows:
+            return
+        rows = self._rows[:-1] if keep_last else self._rows
+        self._rows = self._rows[-1:] if keep_last else []
+        if rank_zero_only.rank != 0:  # loggers write from the first process only
+            return
+        for logger in loggers:
+            if isinstance(logger, TensorBoardLogger):
+                _write_tensorboard(logger, rows)
+            else:
+                for step, _, values in rows:
+                    logger.log_metrics(values, step=step)
+
+
+def _write_tensorboard(logger: TensorBoardLogger, rows: list[Any]) -> None:
+    """One event per step with all of its scalars (Lightning's log_metrics writes one event
+    per scalar)."""
+    writer = logger.experiment._get_file_writer()
+    for step, wall_time, values in rows:
+        summary = Summary(
+            value=[Summary.Value(tag=name, simple_value=value) for name, value in values.items()]
+        )
+        writer.add_summary(summary, step, wall_time)
