@@ -16,7 +16,8 @@ Sections
              seqlab's raised mmap/trim thresholds: tokens/s and peak memory.
   seq2seq    a teacher-forced seq2seq (fixed context) training step through seqlab's path vs a
              plain loop; a scheduled-sampling step (ratio 0.5) vs a teacher-forced one for GRU
-             and LSTM decoders; greedy and beam-5 decoding in sentences/s.
+             and LSTM fixed-context decoders and a GRU attention decoder; greedy and beam-5
+             decoding in sentences/s.
 
 Runs alternate (a, b, a, b, ...) and the medians are reported.
 """
@@ -470,16 +471,19 @@ def bench_seq2seq(args: argparse.Namespace) -> dict:
         f"  teacher-forced GRU seq2seq (H 256, B 128, length 50): seqlab/plain speed {ratio:.3f}",
         flush=True,
     )
-    for cell in ("gru", "lstm"):
+    for cell, attention in (("gru", False), ("lstm", False), ("gru", True)):
         forced, sampled = [], []
         for _ in range(args.repeats):
-            forced.append(seq2seq_plain(make_seq2seq(cell, vocab_sizes), batches, steps))
-            sampled.append(seq2seq_plain(make_seq2seq(cell, vocab_sizes), batches, steps, 0.5))
+            model = make_seq2seq(cell, vocab_sizes, attention)
+            forced.append(seq2seq_plain(model, batches, steps))
+            model = make_seq2seq(cell, vocab_sizes, attention)
+            sampled.append(seq2seq_plain(model, batches, steps, 0.5))
         cost = statistics.median(sampled) / statistics.median(forced)
-        report[f"scheduled_sampling_cost_{cell}"] = cost
+        name = f"{cell}_attention" if attention else cell
+        report[f"scheduled_sampling_cost_{name}"] = cost
         print(
-            f"  scheduled sampling (ratio 0.5) / teacher forcing, {cell.upper()} decoder: "
-            f"{cost:.2f}x time",
+            f"  scheduled sampling (ratio 0.5) / teacher forcing, {cell.upper()} decoder"
+            f"{' with attention' if attention else ''}: {cost:.2f}x time",
             flush=True,
         )
     from seqlab.models.search import beam_search, greedy_decode

@@ -10,6 +10,7 @@ import torch
 from seqlab.bleu import bleu_by_length, corpus_bleu, length_bucket
 from seqlab.config import ConfigError, ScheduledSamplingConfig, TrainingConfig
 from seqlab.models.attention import AdditiveAttention
+from seqlab.models.sampled_decoder import sampled_fixed_context
 from seqlab.models.search import beam_search, greedy_decode
 from seqlab.models.seq2seq import Seq2Seq
 from seqlab.objectives.schedules import teacher_forcing_ratio
@@ -73,6 +74,50 @@ def test_ratio_zero_feeds_the_models_own_predictions():
     assert torch.equal(masked.argmax(-1)[:, 0], greedy[:, 0])
     own = torch.cat([tgt_in[:, :1], masked.argmax(-1)[:, :-1]], 1)
     torch.testing.assert_close(model(src, lengths, own), free)
+
+
+@pytest.mark.parametrize("target_vocab", [15, 40])  # token-gate table / per-step projection
+@pytest.mark.parametrize("impl", ["fused", "explicit"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_hoisted_scheduled_sampling_equals_the_step_by_step_definition(
+    cell, layers, impl, target_vocab
+):
+    torch.manual_seed(0)
+    model = Seq2Seq(
+        12, target_vocab, cell=cell, embedding_size=8, hidden_size=10, layers=layers, impl=impl
+    )
+    src, lengths, tgt_in = _batch()  # 3 x 6 = 18 target positions: 40 words > 18 -> per step
+    use_truth = torch.rand(tgt_in.shape) < 0.5
+    use_truth[:, 0] = True
+    never_fed = torch.tensor([PAD_ID, BOS_ID])
+    results = []
+    for decode in (sampled_fixed_context, Seq2Seq.sampled_step_by_step):
+        model.zero_grad()
+        memory, state = model.encode(src, lengths)
+        args = (memory, state, tgt_in, use_truth, never_fed)
+        logits = decode(model, *args)
+        logits.square().sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    (fast, fast_grads), (reference, reference_grads) = results
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
+    for got, expected in zip(fast_grads, reference_grads, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    # the model's own predictions were fed somewhere, so this compares the sampled path
+    assert not torch.allclose(fast, model(src, lengths, tgt_in))
+
+
+def test_forward_sampled_keeps_the_step_loop_with_dropout_in_training(monkeypatch):
+    model = _model("lstm", False, dropout=0.3)
+    src, lengths, tgt_in = _batch()
+    called = []
+    monkeypatch.setattr("seqlab.models.seq2seq.sampled_fixed_context", lambda *a: called.append(1))
+    model.train()
+    assert model.forward_sampled(src, lengths, tgt_in, 0.5).shape == (3, 6, 15)
+    assert not called
+    model.eval()
+    model.forward_sampled(src, lengths, tgt_in, 0.5)
+    assert called
 
 
 def test_attention_weights_sum_to_one_and_skip_padding():
