@@ -223,15 +223,15 @@ def bench_perstep(args: argparse.Namespace) -> list[dict]:
     for cell in ("rnn", "lstm", "gru"):
         for impl in ("fused", "explicit"):
             steps = args.steps if impl == "fused" else max(args.steps // 3, 10)
-            times: dict[str, list[float]] = {"seqlab": [], "plain": []}
+            # fused models also through the bare LightningModule: Lightning's own floor
+            paths = {"seqlab": seqlab_path, "plain": plain_loop}
+            if impl == "fused":
+                paths["bare_lightning"] = bare_lightning_path
+            times: dict[str, list[float]] = {name: [] for name in paths}
             seqlab_path(make_model(cell, impl, 128, 32), data, batch, 5)  # warm up
             for _ in range(args.repeats):
-                times["seqlab"].append(
-                    seqlab_path(make_model(cell, impl, 128, 32), data, batch, steps)
-                )
-                times["plain"].append(
-                    plain_loop(make_model(cell, impl, 128, 32), data, batch, steps)
-                )
+                for name, path in paths.items():
+                    times[name].append(path(make_model(cell, impl, 128, 32), data, batch, steps))
             tps = {k: tokens_per_step * steps / statistics.median(v) for k, v in times.items()}
             row = {
                 "cell": cell,
@@ -241,10 +241,15 @@ def bench_perstep(args: argparse.Namespace) -> list[dict]:
                 "plain_tok_s": tps["plain"],
                 "ratio": tps["seqlab"] / tps["plain"],
             }
+            bare = ""
+            if "bare_lightning" in tps:
+                row["bare_lightning_tok_s"] = tps["bare_lightning"]
+                row["bare_lightning_ratio"] = tps["bare_lightning"] / tps["plain"]
+                bare = f"   (bare Lightning / plain {row['bare_lightning_ratio']:.3f})"
             rows.append(row)
             print(
                 f"  {cell:<5} {impl:<9} seqlab {row['seqlab_tok_s']:>10,.0f} tok/s   plain "
-                f"{row['plain_tok_s']:>10,.0f} tok/s   ratio {row['ratio']:.3f}",
+                f"{row['plain_tok_s']:>10,.0f} tok/s   ratio {row['ratio']:.3f}{bare}",
                 flush=True,
             )
     return rows

@@ -205,3 +205,22 @@ def to_dataclass(cls: type[T], node: DictConfig | dict[str, Any], group: str) ->
             f"known keys: {', '.join(sorted(known))}"
         )
     return cls(**values)
+
+
+def check_single_device(trainer: DictConfig | dict[str, Any]) -> None:
+    """seqlab trains in one process on one device: its batch samplers (token budgets, length
+    grouping, whole-batch slicing) are not sharded across processes, so a multi-device
+    (DDP) run would train each process on every batch. Refuse it before anything starts."""
+    devices = trainer.get("devices", 1)
+    nodes = trainer.get("num_nodes", 1)
+    single = devices in (1, "1") or (
+        not isinstance(devices, (int, str)) and devices is not None and len(devices) == 1
+    )
+    if devices == "auto" and trainer.get("accelerator") == "cpu":
+        single = True  # Lightning gives a CPU run one device
+    if not single or nodes not in (1, None):
+        raise ConfigError(
+            f"trainer.devices={devices} (num_nodes={nodes}): seqlab trains on one device; "
+            f"multi-device (DDP) training is not supported yet. Use trainer.devices=1 "
+            f"(trainer=gpu uses one GPU)."
+        )

@@ -23,7 +23,13 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.callbacks import FlushStepScalarsOnError, TrainingThroughput
-from seqlab.config import ConfigError, ModelConfig, TrainingConfig, to_dataclass
+from seqlab.config import (
+    ConfigError,
+    ModelConfig,
+    TrainingConfig,
+    check_single_device,
+    to_dataclass,
+)
 from seqlab.models import count_parameters
 from seqlab.objectives.base import NonFiniteLossError
 from seqlab.objectives.seq2seq import DecodingConfig
@@ -132,6 +138,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     model_cfg = to_dataclass(ModelConfig, cfg.model, "model")
     training = to_dataclass(TrainingConfig, cfg.training, "training")
     check_combination(model_cfg, training, cfg.task.name)
+    check_single_device(cfg.trainer)
     runtime_report = configure_runtime(cfg.get("runtime", {}))
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from seqlab.config import ConfigError, ModelConfig, TrainingConfig, to_dataclass
+from seqlab.config import (
+    ConfigError,
+    ModelConfig,
+    TrainingConfig,
+    check_single_device,
+    to_dataclass,
+)
 from seqlab.registry import check_combination
 
 
@@ -54,3 +60,31 @@ def test_bidirectional_with_tbptt_is_refused():
         check_combination(
             ModelConfig(name="bi", bidirectional=True), TrainingConfig(tbptt_steps=10), "copy"
         )
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        {"accelerator": "cpu", "devices": 1},
+        {"accelerator": "gpu", "devices": "1"},
+        {"accelerator": "gpu", "devices": [3]},
+        {"accelerator": "cpu", "devices": "auto"},
+    ],
+)
+def test_one_device_is_accepted(trainer):
+    check_single_device(trainer)
+
+
+@pytest.mark.parametrize(
+    "trainer",
+    [
+        {"accelerator": "cpu", "devices": 2},
+        {"accelerator": "gpu", "devices": [0, 1]},
+        {"accelerator": "gpu", "devices": "auto"},
+        {"accelerator": "gpu", "devices": -1},
+        {"accelerator": "cpu", "devices": 1, "num_nodes": 2},
+    ],
+)
+def test_multi_device_training_is_refused(trainer):
+    with pytest.raises(ConfigError, match="seqlab trains on one device"):
+        check_single_device(trainer)

@@ -82,6 +82,7 @@ def test_tbptt_and_clipping_run_end_to_end(tmp_path: Path):
         (["model.dropout=1.0"], r"model.dropout must be in [0, 1)"),
         (["model=bi", "model.cell=lstmm"], "model.cell='lstmm' is unknown"),
         (["task.delay=0"], "task.delay must be >= 1"),
+        (["trainer.devices=2"], "seqlab trains on one device"),
     ],
 )
 def test_bad_input_stops_before_training(tmp_path: Path, overrides: list[str], message: str):

@@ -54,6 +54,16 @@ def test_translation_splits_respect_length_ranges_and_seeds():
         TranslationDataModule(min_len=5, max_len=2)
 
 
+def test_translation_pool_keeps_the_short_sentences_of_the_same_corpus():
+    options = dict(min_len=1, test_min_len=1, test_max_len=9, n_train=400, n_val=20, n_test=20)
+    full = TranslationDataModule(max_len=20, **options).make_pairs()["train"]
+    subset = TranslationDataModule(max_len=8, pool_max_len=20, **options).make_pairs()["train"]
+    assert subset == [pair for pair in full if len(pair[0]) <= 8]  # the same draws, filtered
+    assert 0.25 * len(full) < len(subset) < 0.6 * len(full)
+    with pytest.raises(ValueError, match="task.pool_max_len"):
+        TranslationDataModule(max_len=20, pool_max_len=10)
+
+
 def test_seq2seq_copy_targets_equal_sources():
     dm = Seq2SeqCopyDataModule(n_train=50, n_val=5, n_test=5, seq2seq={"min_len": 3, "max_len": 6})
     for source, target in dm.make_pairs()["train"]:

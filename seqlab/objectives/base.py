@@ -77,6 +77,15 @@ class SeqlabObjective(L.LightningModule):
         self.step_scalars = StepScalarBuffer()
         self._trainable: list[nn.Parameter] | None = None  # filled at the first step
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets _current_fx_name before and after every hook call (about 30 times a
+        # training step); nn.Module.__setattr__ spends microseconds on each looking for
+        # parameters and submodules. A plain attribute is all it is.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return build_optimizer(self.model.parameters(), self.training_cfg)
 

@@ -134,7 +134,12 @@ def generate_pairs(
 
 class TranslationDataModule(Seq2SeqDataModule):
     """Synthetic translation: train/val on [min_len, max_len], test on [test_min_len,
-    test_max_len], each split from its own seed."""
+    test_max_len], each split from its own seed.
+
+    pool_max_len: draw the n_train training pairs on [min_len, pool_max_len] and keep those
+    of at most max_len words, as Bahdanau et al. trained their -30 models on the sentences
+    of up to 30 words of the same corpus (so on fewer pairs than the -50 models). None: all
+    n_train pairs are drawn on [min_len, max_len]."""
 
     task_name = "translation"
 
@@ -153,9 +158,16 @@ class TranslationDataModule(Seq2SeqDataModule):
         max_vocab: int | None = None,
         batch_tokens: int | None = None,
         case_markers: bool = False,
+        pool_max_len: int | None = None,
     ) -> None:
         super().__init__(batch_size, min_freq, max_vocab, data_seed, batch_tokens)
         self.case_markers = case_markers
+        if pool_max_len is not None and pool_max_len < max_len:
+            raise ValueError(
+                f"task.pool_max_len ({pool_max_len}) must be >= task.max_len ({max_len}): the "
+                f"training pairs are the pool's sentences of at most max_len words"
+            )
+        self.pool_max_len = pool_max_len
         if not 1 <= min_len <= max_len:
             raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
         if not 1 <= test_min_len <= test_max_len:
@@ -172,12 +184,16 @@ class TranslationDataModule(Seq2SeqDataModule):
         self.sizes = {"train": n_train, "val": n_val, "test": n_test}
 
     def make_pairs(self) -> dict[str, list[Pair]]:
-        return {
-            split: generate_pairs(
+        pairs = {}
+        for offset, split in enumerate(("train", "val", "test"), start=1):
+            low, high = self.ranges[split]
+            pool_high = self.pool_max_len if split == "train" and self.pool_max_len else high
+            drawn = generate_pairs(
                 self.sizes[split],
-                *self.ranges[split],
+                low,
+                pool_high,
                 random.Random(1_000_003 * self.data_seed + offset),
                 self.case_markers,
             )
-            for offset, split in enumerate(("train", "val", "test"), start=1)
-        }
+            pairs[split] = [pair for pair in drawn if len(pair[0]) <= high]
+        return pairs
