@@ -213,11 +213,11 @@ def check_single_device(trainer: DictConfig | dict[str, Any]) -> None:
     (DDP) run would train each process on every batch. Refuse it before anything starts."""
     devices = trainer.get("devices", 1)
     nodes = trainer.get("num_nodes", 1)
-    single = devices in (1, "1") or (
-        not isinstance(devices, (int, str)) and devices is not None and len(devices) == 1
-    )
-    if devices == "auto" and trainer.get("accelerator") == "cpu":
-        single = True  # Lightning gives a CPU run one device
+    if isinstance(devices, (int, str)):
+        # "auto" means one device on a CPU run, every GPU on a GPU run
+        single = devices in (1, "1") or (devices == "auto" and trainer.get("accelerator") == "cpu")
+    else:  # a list of device indices
+        single = len(devices) == 1
     if not single or nodes not in (1, None):
         raise ConfigError(
             f"trainer.devices={devices} (num_nodes={nodes}): seqlab trains on one device; "

@@ -57,3 +57,16 @@ def gru_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
     update = torch.sigmoid(x_z + h_z)
     candidate = torch.tanh(x_n + reset * h_n)
     return (1.0 - update) * candidate + update * h
+
+
+def cell_step(
+    cell: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor
+) -> tuple[Tensor, Tensor | None]:
+    """One step of the named cell (rnn | lstm | gru): new h and, for the LSTM, new c (else
+    None)."""
+    if cell == "lstm":
+        assert c is not None
+        return lstm_cell(x_proj, h, c, w_hh, b_hh)
+    if cell == "gru":
+        return gru_cell(x_proj, h, w_hh, b_hh), None
+    return rnn_tanh_cell(x_proj, h, w_hh, b_hh), None

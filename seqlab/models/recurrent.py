@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.models.cells import GATES, gru_cell, lstm_cell, rnn_tanh_cell
+from seqlab.models.cells import GATES, cell_step
 
 CELLS = ("rnn", "lstm", "gru")
 IMPLS = ("fused", "explicit")
@@ -78,6 +78,12 @@ def _param_names(layer: int, direction: int) -> tuple[str, str, str, str]:
     return (f"weight_ih_{suffix}", f"weight_hh_{suffix}", f"bias_ih_{suffix}", f"bias_hh_{suffix}")
 
 
+def layer_parameters(rnn: nn.Module, layer: int, direction: int = 0) -> tuple[Tensor, ...]:
+    """w_ih, w_hh, b_ih, b_hh of one layer and direction of an ``nn.RNN/LSTM/GRU`` or an
+    :class:`ExplicitRNN` (the same names in both)."""
+    return tuple(getattr(rnn, name) for name in _param_names(layer, direction))
+
+
 class ExplicitRNN(nn.Module):
     """Gate-level multi-layer RNN with the same parameters as ``nn.RNN/LSTM/GRU``.
 
@@ -115,17 +121,12 @@ class ExplicitRNN(nn.Module):
         self, x: Tensor, h0: Tensor, c0: Tensor | None, layer: int, direction: int
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         """x (B, T, I), h0/c0 (B, H) -> outputs (B, T, H), h_T (B, H), c_T (B, H) or None."""
-        w_ih, w_hh, b_ih, b_hh = (getattr(self, n) for n in _param_names(layer, direction))
+        w_ih, w_hh, b_ih, b_hh = layer_parameters(self, layer, direction)
         projected = F.linear(x, w_ih, b_ih)  # all steps' input projections in one GEMM
         h, c = h0, c0
         outputs = []
         for x_t in projected.unbind(1):  # unbind, not x[:, t]: cheap backward
-            if self.cell == "lstm":
-                h, c = lstm_cell(x_t, h, c, w_hh, b_hh)
-            elif self.cell == "gru":
-                h = gru_cell(x_t, h, w_hh, b_hh)
-            else:
-                h = rnn_tanh_cell(x_t, h, w_hh, b_hh)
+            h, c = cell_step(self.cell, x_t, h, c, w_hh, b_hh)
             outputs.append(h)
         return torch.stack(outputs, dim=1), h, c
 
@@ -247,7 +248,7 @@ class Recurrent(nn.Module):
     ) -> tuple[Tensor, Tensor, Tensor | None]:
         if isinstance(self.rnn, ExplicitRNN):
             return self.rnn.run_direction(x, h0, c0, layer, direction)
-        params = [getattr(self.rnn, name) for name in _param_names(layer, direction)]
+        params = list(layer_parameters(self.rnn, layer, direction))
         op = _FUSED_OPS[self.cell]
         hx = [h0.unsqueeze(0), c0.unsqueeze(0)] if c0 is not None else h0.unsqueeze(0)
         result = op(x, hx, params, True, 1, 0.0, self.training, False, True)

@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqlab.models.cells import gru_cell, lstm_cell, rnn_tanh_cell
+from seqlab.models.cells import cell_step
+from seqlab.models.recurrent import State, layer_parameters
 
 if TYPE_CHECKING:
-    from seqlab.models.recurrent import State
     from seqlab.models.seq2seq import Memory, Seq2Seq
 
 
@@ -49,14 +49,7 @@ def sampled_fixed_context(
     """
     embedding = model.target_embedding
     width = embedding.embedding_dim
-    rnn = model.decoder.rnn
-    layers = [
-        tuple(
-            getattr(rnn, f"{name}_l{layer}")
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        )
-        for layer in range(model.layers)
-    ]
+    layers = [layer_parameters(model.decoder.rnn, layer) for layer in range(model.layers)]
     w_ih0, _, b_ih0, _ = layers[0]
     context = memory.context  # (B, K)
     context_gates = F.linear(context, w_ih0[:, width:], b_ih0)  # (B, G*H), once per sequence
@@ -96,7 +89,7 @@ def sampled_fixed_context(
         for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
             if layer > 0:
                 x_proj = F.linear(hidden[layer - 1], w_ih, b_ih)
-            hidden[layer], cell_state[layer] = _cell(
+            hidden[layer], cell_state[layer] = cell_step(
                 model.cell, x_proj, hidden[layer], cell_state[layer], w_hh, b_hh
             )
         tops.append(hidden[-1])
@@ -112,13 +105,3 @@ def _split_state(state: State) -> tuple[list[Tensor], list[Tensor | None]]:
         return list(state[0].unbind(0)), list(state[1].unbind(0))
     hidden = list(state.unbind(0))
     return hidden, [None] * len(hidden)
-
-
-def _cell(
-    cell: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor
-) -> tuple[Tensor, Tensor | None]:
-    if cell == "lstm":
-        return lstm_cell(x_proj, h, c, w_hh, b_hh)
-    if cell == "gru":
-        return gru_cell(x_proj, h, w_hh, b_hh), None
-    return rnn_tanh_cell(x_proj, h, w_hh, b_hh), None

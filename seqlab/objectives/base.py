@@ -89,8 +89,9 @@ class SeqlabObjective(L.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return build_optimizer(self.model.parameters(), self.training_cfg)
 
-    def optimize(self, loss: Tensor) -> Tensor:
-        """One optimizer step on ``loss``: backward, log the gradient norm, clip, step."""
+    def optimize(self, loss: Tensor) -> float:
+        """One optimizer step on ``loss``: backward, log the gradient norm, clip, step.
+        Returns the loss as a float."""
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
             self.flush_step_scalars()
@@ -118,7 +119,7 @@ class SeqlabObjective(L.LightningModule):
         optimizer.step()
         self.optimizer_steps += 1
         self.write_scalars({"train/grad_norm": norm_value})
-        return norm
+        return loss_value
 
     def _where(self) -> str:
         return f"optimizer step {self.optimizer_steps} (epoch {self.current_epoch})"

@@ -16,8 +16,7 @@ class ClassificationObjective(SeqlabObjective):
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         logits = self.model(batch["inputs"], batch["lengths"])
         loss = F.cross_entropy(logits, batch["labels"])
-        self.optimize(loss)
-        self.log_training_loss(float(loss.detach()))
+        self.log_training_loss(self.optimize(loss))
         return loss.detach()
 
     def _evaluate(self, batch: Batch, split: str) -> None:

@@ -32,21 +32,17 @@ class PerStepObjective(SeqlabObjective):
         lengths = batch.get("lengths")
         if self.training_cfg.tbptt_steps is None or lengths is not None:
             logits, _ = self.model(inputs, lengths)
-            loss = per_step_ce(logits, targets)
-            self.optimize(loss)
-            mean_loss = loss.detach()
+            mean_loss = self.optimize(per_step_ce(logits, targets))
         else:
-            mean_loss = torch.tensor(
-                run_truncated_bptt(
-                    self.model,
-                    inputs,
-                    self.training_cfg.tbptt_steps,
-                    lambda logits, s, e: per_step_ce(logits, targets[:, s:e]),
-                    self.optimize,
-                )
+            mean_loss = run_truncated_bptt(
+                self.model,
+                inputs,
+                self.training_cfg.tbptt_steps,
+                lambda logits, s, e: per_step_ce(logits, targets[:, s:e]),
+                self.optimize,
             )
-        self.log_training_loss(float(mean_loss))
-        return mean_loss
+        self.log_training_loss(mean_loss)
+        return torch.tensor(mean_loss)
 
     def _evaluate(self, batch: Batch, split: str) -> None:
         inputs, targets = batch["inputs"], batch["targets"]

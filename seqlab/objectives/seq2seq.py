@@ -91,8 +91,8 @@ class Seq2SeqObjective(SeqlabObjective):
                 batch["src"], batch["src_lengths"], batch["tgt_in"], ratio
             )
         loss = seq2seq_ce(logits, batch["tgt_out"])
-        self.optimize(loss)
-        self.log_training_loss(float(loss.detach()), {"train/teacher_forcing_ratio": ratio})
+        loss_value = self.optimize(loss)
+        self.log_training_loss(loss_value, {"train/teacher_forcing_ratio": ratio})
         return loss.detach()
 
     # ----- evaluation --------------------------------------------------------------------
