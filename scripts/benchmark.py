@@ -49,7 +49,8 @@ LOG_EVERY = int(
     )
 )
 
-from seqlab.models.per_step import RecurrentTagger  # noqa: E402
+from seqlab.models.recurrent import RecurrentConfig  # noqa: E402
+from seqlab.models.rnn import RecurrentTagger  # noqa: E402
 from seqlab.tasks.copy import generate_copy  # noqa: E402
 
 
@@ -59,9 +60,8 @@ def copy_data(n: int, delay: int) -> dict[str, torch.Tensor]:
 
 def make_model(cell: str, impl: str, hidden: int, embedding: int) -> RecurrentTagger:
     torch.manual_seed(0)
-    return RecurrentTagger(
-        10, 9, cell=cell, embedding_size=embedding, hidden_size=hidden, impl=impl
-    )
+    config = RecurrentConfig(cell=cell, embedding_size=embedding, hidden_size=hidden, impl=impl)
+    return RecurrentTagger(10, 9, config)
 
 
 class FitTimer:
@@ -141,9 +141,10 @@ def seqlab_path(
     """Train through seqlab's objective and Trainer setup. Returns seconds of the training
     loop (see FitTimer)."""
 
-    from seqlab.config import TrainingConfig
     from seqlab.objectives.per_step import PerStepObjective
-    from seqlab.tasks.base import PER_STEP, TaskSpec, batch_loader
+    from seqlab.spec import PER_STEP, TaskSpec
+    from seqlab.tasks.batching import batch_loader
+    from seqlab.training import TrainingConfig
 
     spec = TaskSpec(
         name="copy",
@@ -164,7 +165,7 @@ def bare_lightning_path(
     manual_backward, step; no logging, no gradient norm) in the same Trainer setup."""
     import lightning as L
 
-    from seqlab.tasks.base import batch_loader
+    from seqlab.tasks.batching import batch_loader
 
     class Bare(L.LightningModule):
         def __init__(self) -> None:
@@ -413,18 +414,13 @@ def translation_batches(n_batches: int, batch: int, length: int) -> tuple[list[d
 
 
 def make_seq2seq(cell: str, vocab: tuple[int, int], attention: bool = False):
-    from seqlab.models.seq2seq import Seq2Seq
+    from seqlab.models.encoder_decoder import Seq2Seq, Seq2SeqConfig
 
     torch.manual_seed(0)
-    return Seq2Seq(
-        vocab[0],
-        vocab[1],
-        cell=cell,
-        embedding_size=128,
-        hidden_size=256,
-        attention=attention,
-        bidirectional=attention,
+    config = Seq2SeqConfig(
+        cell=cell, embedding_size=128, hidden_size=256, attention=attention, bidirectional=attention
     )
+    return Seq2Seq(vocab[0], vocab[1], config)
 
 
 def seq2seq_plain(model, batches: list[dict], steps: int, ratio: float = 1.0) -> float:
@@ -445,15 +441,20 @@ def seq2seq_plain(model, batches: list[dict], steps: int, ratio: float = 1.0) ->
 
 def seq2seq_seqlab(model, batches: list[dict], steps: int, vocab: tuple[int, int]) -> float:
 
-    from seqlab.config import TrainingConfig
-    from seqlab.objectives.seq2seq import DecodingConfig, Seq2SeqObjective
-    from seqlab.tasks.base import SEQ2SEQ, TaskSpec
+    from seqlab.objectives.seq2seq import Seq2SeqObjective
+    from seqlab.spec import SEQ2SEQ, TaskSpec
     from seqlab.tasks.vocab import Vocab
+    from seqlab.training import TrainingConfig
 
-    spec = TaskSpec(name="translation", output=SEQ2SEQ, vocab_size=vocab[0], num_classes=vocab[1])
-    objective = Seq2SeqObjective(
-        model, TrainingConfig(lr=1e-3), spec, Vocab([]), Vocab([]), DecodingConfig()
+    spec = TaskSpec(
+        name="translation",
+        output=SEQ2SEQ,
+        vocab_size=vocab[0],
+        num_classes=vocab[1],
+        source_vocab=Vocab([]),
+        target_vocab=Vocab([]),
     )
+    objective = Seq2SeqObjective(model, TrainingConfig(lr=1e-3), spec)
     loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False)
     return fit_seconds(objective, loader, steps)
 

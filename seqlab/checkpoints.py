@@ -1,23 +1,47 @@
-"""Load a seqlab checkpoint back into a plain model, its config and vocabularies."""
+"""Load a seqlab checkpoint back into a plain model, its config and vocabularies.
+
+Checkpoints are read with ``torch.load(..., weights_only=True)``: what seqlab stores beside
+the weights (the run's config, vocabularies) is plain containers, and a file that would need
+arbitrary pickled objects is refused without running any of its code.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from seqlab.config import ConfigError, ModelConfig, to_dataclass
+from seqlab.config import ModelConfig, TaskConfig, instantiate_config
+from seqlab.errors import CheckpointError
+from seqlab.spec import TaskSpec
 from seqlab.tasks.vocab import Vocab
 
-
-class CheckpointError(ConfigError):
-    """A checkpoint path that does not exist or is not a seqlab checkpoint."""
+# Configs written before the groups named their classes (seqlab 0.1 up to commit 500046c):
+# the class each model kind and task name maps to, and the keys that moved out of the task.
+_LEGACY_MODEL_TARGETS = {
+    "recurrent": "seqlab.models.rnn.RNNConfig",
+    "seq2seq": "seqlab.models.encoder_decoder.Seq2SeqConfig",
+    "bow": "seqlab.models.baselines.BagOfWordsConfig",
+    "window": "seqlab.models.baselines.WindowConfig",
+}
+_LEGACY_TASK_TARGETS = {
+    "copy": "seqlab.tasks.copy.CopyConfig",
+    "translation": "seqlab.tasks.translation.TranslationConfig",
+    "tsv": "seqlab.tasks.tsv.TsvConfig",
+    "sentiment": "seqlab.tasks.sentiment.SentimentConfig",
+    "text_tsv": "seqlab.tasks.text_classification.TextTsvConfig",
+    "tagging": "seqlab.tasks.tagging.TaggingConfig",
+}
+_LEGACY_TASK_KEYS = ("monitor", "monitor_mode", "stop_when")
 
 
 @dataclass
@@ -25,9 +49,27 @@ class LoadedCheckpoint:
     path: Path
     config: DictConfig
     model_config: ModelConfig
+    task_config: TaskConfig
     state_dict: dict[str, torch.Tensor]
     source_vocab: Vocab | None
     target_vocab: Vocab | None
+
+
+def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A run config as today's seqlab reads it: configs of older versions get their
+    ``_target_`` classes, and keys that moved to other groups leave the task."""
+    model, task = dict(config["model"]), dict(config["task"])
+    if "_target_" not in model:  # one ModelConfig held every kind's keys
+        target = _LEGACY_MODEL_TARGETS[model.pop("kind", "recurrent")]
+        fields = {f.name for f in dataclasses.fields(get_class(target))}
+        model = {k: v for k, v in model.items() if k in fields} | {"_target_": target}
+    if "_target_" not in task:
+        for key in _LEGACY_TASK_KEYS:
+            task.pop(key, None)
+        if isinstance(task.get("seq2seq"), dict):
+            task["seq2seq"] = {k: v for k, v in task["seq2seq"].items() if k != "stop_when"}
+        task["_target_"] = _LEGACY_TASK_TARGETS[task["name"]]
+    return {**config, "model": model, "task": task}
 
 
 def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
@@ -37,16 +79,18 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
             f"checkpoint {path} does not exist. Checkpoints are in <run dir>/checkpoints/ "
             f"(best-*.ckpt, last.ckpt); results.json names the best one."
         )
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a seqlab checkpoint (not a file torch.save wrote)")
     try:
-        raw: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
-    except (
-        pickle.UnpicklingError,
-        zipfile.BadZipFile,
-        RuntimeError,
-        EOFError,
-        AttributeError,
-        ValueError,
-    ) as error:
+        raw: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+        detail = f" (it asks for {found.group(1)})" if found else ""
+        raise CheckpointError(
+            f"{path} is refused: it holds pickled objects other than tensors and plain "
+            f"containers, which seqlab never writes and will not run{detail}"
+        ) from None
+    except (zipfile.BadZipFile, RuntimeError, EOFError, AttributeError, ValueError) as error:
         raise CheckpointError(f"{path} is not a seqlab checkpoint (unreadable: {error})") from None
     if not isinstance(raw, dict) or "seqlab" not in raw or "state_dict" not in raw:
         raise CheckpointError(
@@ -54,21 +98,26 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
             f"written by python -m seqlab.train"
         )
     extra = raw["seqlab"]
-    config = OmegaConf.create(extra["config"])
+    config = OmegaConf.create(upgrade_config(extra["config"]))
     prefix = "model."
     state = {k[len(prefix) :]: v for k, v in raw["state_dict"].items() if k.startswith(prefix)}
     vocabs = [
         Vocab.from_list(extra[k]) if k in extra else None for k in ("source_vocab", "target_vocab")
     ]
     return LoadedCheckpoint(
-        path, config, to_dataclass(ModelConfig, config.model, "model"), state, vocabs[0], vocabs[1]
+        path,
+        config,
+        instantiate_config(config.model, "model", ModelConfig),
+        instantiate_config(config.task, "task", TaskConfig),
+        state,
+        vocabs[0],
+        vocabs[1],
     )
 
 
-def restore_model(checkpoint: LoadedCheckpoint, spec: Any) -> nn.Module:
-    from seqlab.registry import build_model
-
-    model = build_model(checkpoint.model_config, spec)
+def restore_model(checkpoint: LoadedCheckpoint, spec: TaskSpec) -> nn.Module:
+    """The checkpoint's model with its trained weights, in eval mode."""
+    model = checkpoint.model_config.build(spec)
     model.load_state_dict(checkpoint.state_dict)
     model.eval()
     return model

@@ -14,19 +14,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from seqlab.checkpoints import read_checkpoint, restore_model
-from seqlab.config import ConfigError, TrainingConfig, to_dataclass
-from seqlab.objectives.seq2seq import DecodingConfig
-from seqlab.results import write_results
+from seqlab.compatibility import choose_output
+from seqlab.config import build_config
+from seqlab.errors import ConfigError, error_boundary
+from seqlab.models.search import DecodingConfig
+from seqlab.results import write_hypotheses, write_results
+from seqlab.training import TrainingConfig
 
 USAGE = (
     "usage: python -m seqlab.evaluate ckpt_path=PATH [split=test] [decoding.beam_size=5] [out=DIR]"
 )
 
 
-def parse_args(argv: list[str], required: tuple[str, ...]) -> Any:
+def parse_args(argv: list[str], required: tuple[str, ...]) -> DictConfig:
+    """key=value arguments; the ``required`` keys must be given."""
     bad = [a for a in argv if "=" not in a]
     if bad:
         raise ConfigError(f"arguments are key=value; got {' '.join(bad)}")
@@ -37,11 +41,16 @@ def parse_args(argv: list[str], required: tuple[str, ...]) -> Any:
     return args
 
 
+def decoding_options(checkpoint_config: DictConfig, args: DictConfig) -> DecodingConfig:
+    """The checkpoint's decoding options with the command line's on top."""
+    merged = OmegaConf.merge(checkpoint_config.get("decoding", {}), args.get("decoding", {}))
+    return build_config(merged, "decoding", DecodingConfig)
+
+
 def evaluate(argv: list[str]) -> dict[str, Any]:
     import lightning as L
 
-    from seqlab.registry import build_datamodule, build_objective
-    from seqlab.train import write_hypotheses
+    from seqlab.objectives import build_objective
 
     args = parse_args(argv, ("ckpt_path",))
     checkpoint = read_checkpoint(args.ckpt_path)
@@ -49,17 +58,17 @@ def evaluate(argv: list[str]) -> dict[str, Any]:
     split = args.get("split", "test")
     if split not in ("test", "val"):
         raise ConfigError(f"split must be test or val, got {split}")
-    decoding_options = OmegaConf.merge(cfg.get("decoding", {}), args.get("decoding", {}))
-    decoding = to_dataclass(DecodingConfig, decoding_options, "decoding")
-    datamodule = build_datamodule(cfg.task, checkpoint.model_config)
+    decoding = decoding_options(cfg, args)
+    output = choose_output(checkpoint.model_config, checkpoint.task_config)
+    datamodule = checkpoint.task_config.build(output)
     if checkpoint.source_vocab is not None:
         datamodule.source_vocab = checkpoint.source_vocab
         datamodule.target_vocab = checkpoint.target_vocab
     datamodule.setup("test")
-    model = restore_model(checkpoint, datamodule.spec)
-    objective = build_objective(
-        model, to_dataclass(TrainingConfig, cfg.training, "training"), datamodule, decoding
-    )
+    spec = datamodule.spec
+    model = restore_model(checkpoint, spec)
+    training = build_config(cfg.training, "training", TrainingConfig)
+    objective = build_objective(model, training, spec, decoding)
     default_out = checkpoint.path.parent.parent / "eval" / time.strftime("%Y-%m-%d_%H-%M-%S")
     out = Path(args.get("out") or default_out)
     if (out / "results.json").exists():
@@ -88,11 +97,8 @@ def evaluate(argv: list[str]) -> dict[str, Any]:
 
 
 def main() -> int:
-    try:
+    with error_boundary("seqlab.evaluate", USAGE):
         evaluate(sys.argv[1:])
-    except ConfigError as error:
-        print(f"seqlab.evaluate: {error}\n{USAGE}", file=sys.stderr)
-        return 1
     return 0
 
 

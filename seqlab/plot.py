@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from seqlab.results import read_results
-from seqlab.summarize import find_runs
+from seqlab.figures import bleu_length_figure, metric_bars
+from seqlab.results import find_runs, read_results
 
 
 def run_label(results: dict[str, Any]) -> str:
@@ -27,7 +27,7 @@ def run_label(results: dict[str, Any]) -> str:
     if config.get("label"):
         return str(config["label"])
     model, task = config.get("model", {}), config.get("task", {})
-    if model.get("kind") == "seq2seq":
+    if "attention" in model:  # an encoder-decoder
         name = "RNNsearch" if model.get("attention") else "RNNenc"
     else:
         name = results.get("model", "model")
@@ -41,7 +41,7 @@ def model_label(results: dict[str, Any]) -> str:
     if config.get("label"):
         return str(config["label"])
     model = config.get("model", {})
-    if model.get("kind") == "window":
+    if "window" in model:  # the fixed-window baseline
         return f"window-{model.get('window')}"
     return str(results.get("model", "model"))
 
@@ -66,8 +66,6 @@ def write_plot(
     out: Path,
     title: str = "BLEU by source sentence length",
 ) -> tuple[Path, Path]:
-    from seqlab.plotting import bleu_length_figure
-
     out.parent.mkdir(parents=True, exist_ok=True)
     png, table = out.with_suffix(".png"), out.with_suffix(".csv")
     figure = bleu_length_figure(curves, title)
@@ -84,8 +82,6 @@ def write_plot(
 def write_metric_bars(
     dirs: list[Path], metrics: list[str], out: Path, title: str
 ) -> tuple[Path, Path] | None:
-    from seqlab.plotting import metric_bars
-
     rows = []
     for directory in dirs:
         for run_dir in find_runs(directory):

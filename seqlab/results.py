@@ -1,4 +1,5 @@
-"""results.json and the flattened hyperparameters that go to TensorBoard."""
+"""What a run dir holds and how it is read back: results.json, test_hypotheses.tsv, the
+flattened hyperparameters that go to TensorBoard, and finding run dirs below a directory."""
 
 from __future__ import annotations
 
@@ -45,3 +46,19 @@ def write_results(run_dir: Path, results: dict[str, Any]) -> Path:
 
 def read_results(run_dir: Path) -> dict[str, Any]:
     return json.loads((Path(run_dir) / RESULTS_FILE).read_text())
+
+
+def find_runs(directory: Path) -> list[Path]:
+    """Run dirs (those holding results.json) at or below ``directory``, sorted."""
+    directory = Path(directory)
+    if not directory.exists():
+        raise FileNotFoundError(f"{directory} does not exist")
+    return sorted(p.parent for p in directory.rglob(RESULTS_FILE))
+
+
+def write_hypotheses(path: Path, rows: list[tuple[int, str, str, str]]) -> None:
+    """index, source, reference, hypothesis per line (tab-separated, with a header)."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("index\tsource\treference\thypothesis\n")
+        for row in rows:
+            handle.write("\t".join(str(v) for v in row) + "\n")

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from seqlab.config import require_at_least
+
 M_TRIM_THRESHOLD = -1  # glibc mallopt parameter numbers (malloc.h)
 M_MMAP_THRESHOLD = -3
+
+
+@dataclass
+class RuntimeConfig:
+    """malloc_threshold: glibc's mmap and trim thresholds in bytes (0 = glibc's default).
+    Raising them keeps oneDNN's LSTM workspace mapped between steps; see
+    experiments/benchmarks/README.md. threads: torch threads (0 = PyTorch's default, one per
+    core)."""
+
+    malloc_threshold: int = 1 << 30
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        require_at_least("runtime", 0, malloc_threshold=self.malloc_threshold, threads=self.threads)
 
 
 def set_malloc_thresholds(threshold: int) -> bool:
@@ -28,11 +45,9 @@ def set_malloc_thresholds(threshold: int) -> bool:
     return bool(ok_mmap and ok_trim)
 
 
-def configure_runtime(options: Any) -> dict[str, Any]:
-    """Apply ``runtime`` config: malloc_threshold (bytes, 0 = leave glibc's default) and
-    threads (0 = PyTorch's default). Returns what was applied, for results.json."""
-    threshold = int(options.get("malloc_threshold", 0) or 0)
-    threads = int(options.get("threads", 0) or 0)
+def configure_runtime(options: RuntimeConfig) -> dict[str, Any]:
+    """Apply the ``runtime`` options. Returns what was applied, for results.json."""
+    threshold, threads = options.malloc_threshold, options.threads
     report: dict[str, Any] = {"malloc_threshold": None, "threads": torch.get_num_threads()}
     if threshold > 0 and set_malloc_thresholds(threshold):
         report["malloc_threshold"] = threshold

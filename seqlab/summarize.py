@@ -16,18 +16,10 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from seqlab.results import RESULTS_FILE, read_results
+from seqlab.plot import collect_curves, write_metric_bars, write_plot
+from seqlab.results import find_runs, read_results
 
-FOCUS_METRICS = ("test/acc", "test/acc_order_dependent", "test/acc_ambiguous", "test/recall_acc")
 COLUMNS = ("run", "model", "task", "seed", "parameters", "wall_time_s", "train_tokens_per_s")
-
-
-def find_runs(directory: Path) -> list[Path]:
-    """Run dirs (those holding results.json) at or below ``directory``, sorted."""
-    directory = Path(directory)
-    if not directory.exists():
-        raise FileNotFoundError(f"{directory} does not exist")
-    return sorted(p.parent for p in directory.rglob(RESULTS_FILE))
 
 
 def summary_rows(directory: Path) -> list[dict[str, Any]]:
@@ -75,6 +67,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
+def plot_metrics(directory: Path) -> list[str]:
+    """The test metrics the runs below ``directory`` name for bar charts (results.json's
+    ``plot_metrics``, from each task's spec), sorted."""
+    return sorted(
+        {m for run in find_runs(directory) for m in read_results(run).get("plot_metrics", [])}
+    )
+
+
 class SweepSummaryCallback(Callback):
     """Hydra callback: print and save the sweep's summary when a multirun ends."""
 
@@ -83,15 +83,11 @@ class SweepSummaryCallback(Callback):
         if sweep_dir.exists():
             rows, path = write_summary(sweep_dir)
             print(f"\nseqlab: sweep summary ({len(rows)} runs) -> {path}\n{format_table(rows)}")
-            from seqlab.plot import collect_curves, write_plot
-
             curves = collect_curves([sweep_dir])
             if curves:
                 png, _ = write_plot(curves, sweep_dir / "bleu_vs_length")
                 print(f"seqlab: BLEU by sentence length ({len(curves)} curves) -> {png}")
-            from seqlab.plot import write_metric_bars
-
-            focus = sorted({k for r in rows for k in r if k in FOCUS_METRICS})
+            focus = plot_metrics(sweep_dir)
             if focus:
                 written = write_metric_bars(
                     [sweep_dir], focus, sweep_dir / "metrics", "test accuracy"

@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 
 from seqlab.checkpoints import read_checkpoint, restore_model
-from seqlab.config import ConfigError, to_dataclass
-from seqlab.evaluate import parse_args
-from seqlab.objectives.seq2seq import DecodingConfig, decode
-from seqlab.tasks.base import SEQ2SEQ, TaskSpec
+from seqlab.errors import ConfigError, error_boundary
+from seqlab.evaluate import decoding_options, parse_args
+from seqlab.models.search import decode
+from seqlab.spec import SEQ2SEQ, TaskSpec
 from seqlab.tasks.vocab import PAD_ID
 
 USAGE = (
@@ -51,12 +51,10 @@ def translate_lines(argv: list[str]) -> list[str]:
         num_classes=len(checkpoint.target_vocab),
     )
     model = restore_model(checkpoint, spec)
-    decoding_options = {
-        **dict(checkpoint.config.get("decoding", {})),
-        **dict(args.get("decoding", {})),
-    }
-    decoding = to_dataclass(DecodingConfig, decoding_options, "decoding")
-    batch_size = int(args.get("batch_size", 64))
+    decoding = decoding_options(checkpoint.config, args)
+    batch_size = args.get("batch_size", 64)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     outputs = [""] * len(sentences)
     order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
     for start in range(0, len(order), batch_size):
@@ -79,11 +77,8 @@ def translate_lines(argv: list[str]) -> list[str]:
 
 
 def main() -> int:
-    try:
+    with error_boundary("seqlab.translate", USAGE):
         translate_lines(sys.argv[1:])
-    except ConfigError as error:
-        print(f"seqlab.translate: {error}\n{USAGE}", file=sys.stderr)
-        return 1
     return 0
 
 

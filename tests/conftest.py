@@ -1,19 +1,25 @@
-"""Shared test helpers: compose the real configs, run the real entry point."""
+"""Shared test helpers: compose the real configs, run the real entry point in-process, and
+tiny budgets for every model and task."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from seqlab.errors import error_boundary
+from seqlab.train import CONFIG_DIR, run
+
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = str(ROOT / "configs")
+EXTENSION_CONFIGS = ROOT / "tests" / "extension" / "configs"
 
 # Small budgets for end-to-end runs: a few optimizer steps, tiny data.
 TINY = [
@@ -21,15 +27,63 @@ TINY = [
     "trainer.limit_train_batches=3",
     "trainer.limit_val_batches=2",
     "trainer.limit_test_batches=2",
+    "trainer.enable_progress_bar=false",
 ]
-TINY_COPY = [
-    "task.n_train=96",
-    "task.n_val=64",
-    "task.n_test=64",
-    "task.batch_size=32",
-    "task.delay=5",
-    "task.n_recall=3",
-]
+TINY_TASK = {
+    "copy": [
+        "task.n_train=96",
+        "task.n_val=64",
+        "task.n_test=64",
+        "task.batch_size=32",
+        "task.delay=5",
+        "task.n_recall=3",
+        "task.seq2seq.max_len=6",
+        "task.seq2seq.test_max_len=8",
+    ],
+    "translation": [
+        "task.n_train=128",
+        "task.n_val=32",
+        "task.n_test=48",
+        "task.batch_size=32",
+        "task.max_len=8",
+        "task.test_max_len=12",
+    ],
+    "sentiment": [
+        "task.n_train=128",
+        "task.n_val=32",
+        "task.n_test=32",
+        "task.n_order_pairs=16",
+        "task.batch_size=32",
+    ],
+    "tagging": ["task.n_train=128", "task.n_val=32", "task.n_test=32", "task.batch_size=32"],
+    "tsv": [
+        "task.train_path=${oc.env:SEQLAB_TEST_DATA}/pairs.tsv",
+        "task.valid_path=${oc.env:SEQLAB_TEST_DATA}/pairs.tsv",
+        "task.test_path=${oc.env:SEQLAB_TEST_DATA}/pairs.tsv",
+    ],
+    "text_tsv": [
+        "task.train_path=${oc.env:SEQLAB_TEST_DATA}/texts.tsv",
+        "task.valid_path=${oc.env:SEQLAB_TEST_DATA}/texts.tsv",
+        "task.test_path=${oc.env:SEQLAB_TEST_DATA}/texts.tsv",
+    ],
+}
+TINY_MODEL = {
+    "recurrent": ["model.hidden_size=16", "model.embedding_size=8"],
+    "seq2seq": ["model.hidden_size=16", "model.embedding_size=8", "model.attention_size=8"],
+    "baseline": ["model.embedding_size=8", "model.mlp_hidden=16"],
+}
+MODEL_SIZE = {
+    "vanilla": "recurrent",
+    "lstm": "recurrent",
+    "gru": "recurrent",
+    "bi": "recurrent",
+    "seq2seq": "seq2seq",
+    "seq2seq_attention": "seq2seq",
+    "bow": "baseline",
+    "window": "baseline",
+}
+PAIRS = ["the dog\tle chien", "a cat\tun chat", "the cat\tle chat", "a dog\tun chien"]
+TEXTS = ["good movie\tpositive", "bad movie\tnegative", "not good\tnegative"]
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +91,52 @@ def _seeded() -> None:
     torch.manual_seed(0)
 
 
-def compose_config(overrides: list[str]) -> DictConfig:
+@pytest.fixture(autouse=True)
+def _test_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tiny tsv / text_tsv files, found by the TINY_TASK paths through SEQLAB_TEST_DATA."""
+    directory = tmp_path_factory.getbasetemp() / "seqlab_test_data"
+    if not directory.exists():
+        directory.mkdir()
+        (directory / "pairs.tsv").write_text("\n".join(PAIRS * 8) + "\n")
+        (directory / "texts.tsv").write_text("\n".join(TEXTS * 10) + "\n")
+    monkeypatch.setenv("SEQLAB_TEST_DATA", str(directory))
+    return directory
+
+
+def compose_config(overrides: list[str], extension: bool = False) -> DictConfig:
+    """The config `python -m seqlab.train <overrides>` would run (``extension`` adds the
+    test-only model and task configs to the search path)."""
+    if extension:
+        overrides = [f"hydra.searchpath=[file://{EXTENSION_CONFIGS}]", *overrides]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose(config_name="train", overrides=overrides)
+
+
+def tiny(model: str, task: str) -> list[str]:
+    """Overrides for a few-second run of ``model`` on ``task``."""
+    return [
+        f"model={model}",
+        f"task={task}",
+        *TINY,
+        *TINY_TASK[task],
+        *TINY_MODEL[MODEL_SIZE[model]],
+    ]
+
+
+def train(overrides: list[str], run_dir: Path, **options: Any) -> dict[str, Any]:
+    """Compose and run in-process, as `python -m seqlab.train` does; results.json's content."""
+    return run(compose_config(overrides, **options), run_dir)
+
+
+def clean_error(action: Callable[[], Any], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run ``action`` inside seqlab's error boundary; assert it stopped with exit status 1 and
+    a message without a traceback; return the message."""
+    with pytest.raises(SystemExit) as stopped, error_boundary("seqlab"):
+        action()
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("seqlab: ") and "Traceback" not in err, err
+    return err
 
 
 def run_cli(

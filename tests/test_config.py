@@ -1,36 +1,117 @@
-"""Every bad model / training value is refused with a message that says how to fix it."""
+"""Typed configs: a node becomes a validated instance of its schema, every problem named by
+its key; ``_target_`` names a config class of the right group."""
 
 from __future__ import annotations
 
 import pytest
+from omegaconf import OmegaConf
 
+from seqlab.callbacks import CallbacksConfig
 from seqlab.config import (
-    ConfigError,
     ModelConfig,
-    TrainingConfig,
-    check_single_device,
-    to_dataclass,
+    TaskConfig,
+    build_config,
+    instantiate_config,
+    require_at_least,
+    require_choice,
+    require_positive,
+    target_class,
 )
-from seqlab.registry import check_combination
+from seqlab.errors import ConfigError
+from seqlab.models.rnn import RNNConfig
+from seqlab.runtime import RuntimeConfig
+from seqlab.tasks.copy import CopyConfig
+from seqlab.training import TrainingConfig
+
+
+def test_a_node_becomes_its_schema_with_defaults_filled_in():
+    config = build_config({"cell": "gru", "hidden_size": "16"}, "model", RNNConfig)
+    assert isinstance(config, RNNConfig)
+    assert config.cell == "gru" and config.hidden_size == 16 and config.embedding_size == 32
+
+
+def test_nested_nodes_become_nested_dataclasses():
+    config = build_config(
+        {"scheduled_sampling": {"schedule": "linear", "c": 0.1}}, "training", TrainingConfig
+    )
+    assert config.scheduled_sampling.schedule == "linear" and config.scheduled_sampling.k == 1.0
+    copy = build_config({"seq2seq": {"max_len": 7}}, "task", CopyConfig)
+    assert copy.seq2seq.max_len == 7 and copy.seq2seq.test_max_len == 30
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "message"),
+    ("schema", "group", "node", "message"),
     [
-        ("hidden_size", 0, "model.hidden_size must be > 0"),
-        ("embedding_size", -3, "model.embedding_size must be > 0"),
-        ("layers", 0, "model.layers must be > 0"),
-        ("dropout", 1.0, r"model.dropout must be in \[0, 1\)"),
-        ("dropout", -0.1, r"model.dropout must be in \[0, 1\)"),
-        ("cell", "lstmm", "model.cell='lstmm' is unknown; choose one of rnn, lstm, gru"),
-        ("impl", "cuda", "model.impl='cuda' is unknown"),
-        ("recurrent_init", "xavier", "model.recurrent_init='xavier' is unknown"),
-        ("decoder_bidirectional", True, "a decoder cannot be bidirectional"),
+        (
+            RNNConfig,
+            "model",
+            {"hiden_size": 3},
+            r"unknown key model.hiden_size \(did you mean model.hidden_size\?\)",
+        ),
+        (
+            RNNConfig,
+            "model",
+            {"hidden_size": "abc"},
+            "model.hidden_size: Value 'abc' of type 'str' could not be converted to Integer",
+        ),
+        (TrainingConfig, "training", {"lr": "fast"}, "training.lr: Value 'fast'"),
+        (TrainingConfig, "training", {"clip_norm": "x"}, "training.clip_norm: Value 'x'"),
+        (
+            TrainingConfig,
+            "training",
+            {"scheduled_sampling": {"kk": 1}},
+            "unknown key training.scheduled_sampling.kk",
+        ),
+        (CopyConfig, "task", {"delay": "ten"}, "task.delay: Value 'ten'"),
+        (CopyConfig, "task", {"dealy": 3}, r"unknown key task.dealy \(did you mean task.delay\?\)"),
+        (CallbacksConfig, "callbacks", {"patience": "soon"}, "callbacks.patience: Value 'soon'"),
+        (RuntimeConfig, "runtime", {"threads": 1.5}, "runtime.threads"),
     ],
 )
-def test_bad_model_values(field, value, message):
+def test_types_and_unknown_keys_are_named(schema, group, node, message):
     with pytest.raises(ConfigError, match=message):
-        ModelConfig(**{field: value})
+        build_config(OmegaConf.create(node), group, schema)
+
+
+def test_validation_of_the_schema_itself_runs():
+    with pytest.raises(ConfigError, match="model.hidden_size must be > 0"):
+        build_config({"hidden_size": 0}, "model", RNNConfig)
+
+
+@pytest.mark.parametrize(
+    ("node", "base", "message"),
+    [
+        ({"cell": "gru"}, ModelConfig, "the model config has no _target_"),
+        (
+            {"_target_": "seqlab.models.nothing.Here"},
+            ModelConfig,
+            "model._target_=seqlab.models.nothing.Here cannot be imported",
+        ),
+        ({"_target_": "seqlab.tasks.copy.CopyConfig"}, ModelConfig, "is not a model config"),
+        ({"_target_": "collections.OrderedDict"}, TaskConfig, "is not a task config"),
+    ],
+)
+def test_target_must_name_a_config_class_of_the_group(node, base, message):
+    group = "model" if base is ModelConfig else "task"
+    with pytest.raises(ConfigError, match=message):
+        target_class(node, group, base)
+
+
+def test_instantiate_config_uses_the_target_class():
+    config = instantiate_config(
+        {"_target_": "seqlab.tasks.copy.CopyConfig", "delay": 4}, "task", TaskConfig
+    )
+    assert isinstance(config, CopyConfig) and config.delay == 4
+
+
+def test_value_checks():
+    with pytest.raises(ConfigError, match=r"model.size must be > 0, got 0 \(set model.size=...\)"):
+        require_positive("model", size=0)
+    with pytest.raises(ConfigError, match="task.n must be >= 2, got 1"):
+        require_at_least("task", 2, n=1)
+    with pytest.raises(ConfigError, match=r"x.y='c' is unknown; choose one of a, b \(e.g. x.y=a\)"):
+        require_choice("x.y", "c", ("a", "b"), example="a")
+    require_choice("x.y", "a", ("a", "b"))
 
 
 @pytest.mark.parametrize(
@@ -41,6 +122,7 @@ def test_bad_model_values(field, value, message):
         ("clip_norm", 0.0, "training.clip_norm must be > 0"),
         ("clip_value", -1.0, "training.clip_value must be > 0"),
         ("lr", 0.0, "training.lr must be > 0"),
+        ("weight_decay", -1.0, "training.weight_decay and training.momentum must be >= 0"),
         ("optimizer", "adagrad", "training.optimizer='adagrad' is unknown"),
         ("teacher_forcing", 1.5, r"must be in \[0, 1\]"),
     ],
@@ -48,43 +130,3 @@ def test_bad_model_values(field, value, message):
 def test_bad_training_values(field, value, message):
     with pytest.raises(ConfigError, match=message):
         TrainingConfig(**{field: value})
-
-
-def test_unknown_keys_are_named():
-    with pytest.raises(ConfigError, match="unknown key.*hiden_size"):
-        to_dataclass(ModelConfig, {"hiden_size": 3}, "model")
-
-
-def test_bidirectional_with_tbptt_is_refused():
-    with pytest.raises(ConfigError, match="backward direction needs the whole sequence"):
-        check_combination(
-            ModelConfig(name="bi", bidirectional=True), TrainingConfig(tbptt_steps=10), "copy"
-        )
-
-
-@pytest.mark.parametrize(
-    "trainer",
-    [
-        {"accelerator": "cpu", "devices": 1},
-        {"accelerator": "gpu", "devices": "1"},
-        {"accelerator": "gpu", "devices": [3]},
-        {"accelerator": "cpu", "devices": "auto"},
-    ],
-)
-def test_one_device_is_accepted(trainer):
-    check_single_device(trainer)
-
-
-@pytest.mark.parametrize(
-    "trainer",
-    [
-        {"accelerator": "cpu", "devices": 2},
-        {"accelerator": "gpu", "devices": [0, 1]},
-        {"accelerator": "gpu", "devices": "auto"},
-        {"accelerator": "gpu", "devices": -1},
-        {"accelerator": "cpu", "devices": 1, "num_nodes": 2},
-    ],
-)
-def test_multi_device_training_is_refused(trainer):
-    with pytest.raises(ConfigError, match="seqlab trains on one device"):
-        check_single_device(trainer)

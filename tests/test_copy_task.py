@@ -7,7 +7,15 @@ import math
 import pytest
 import torch
 
-from seqlab.tasks.copy import CopyDataModule, generate_copy, memoryless_baseline_ce
+from seqlab.errors import ConfigError
+from seqlab.spec import PER_STEP, SEQ2SEQ
+from seqlab.tasks.copy import (
+    CopyConfig,
+    CopyDataModule,
+    Seq2SeqCopyDataModule,
+    generate_copy,
+    memoryless_baseline_ce,
+)
 
 
 def test_layout_of_inputs_and_targets():
@@ -32,8 +40,8 @@ def test_memoryless_baseline_matches_published_values():
 
 
 def test_splits_are_seeded_disjoint_and_reproducible():
-    a = CopyDataModule(delay=5, n_train=200, n_val=200, n_test=200, data_seed=3)
-    b = CopyDataModule(delay=5, n_train=200, n_val=200, n_test=200, data_seed=3)
+    a = CopyDataModule(CopyConfig(delay=5, n_train=200, n_val=200, n_test=200, data_seed=3))
+    b = CopyDataModule(CopyConfig(delay=5, n_train=200, n_val=200, n_test=200, data_seed=3))
     a.setup()
     b.setup()
     assert torch.equal(a.splits["train"]["inputs"], b.splits["train"]["inputs"])
@@ -42,12 +50,38 @@ def test_splits_are_seeded_disjoint_and_reproducible():
 
 
 def test_loader_yields_whole_batches():
-    dm = CopyDataModule(delay=5, n_recall=3, n_train=70, batch_size=32)
+    dm = CopyDataModule(CopyConfig(delay=5, n_recall=3, n_train=70, batch_size=32))
     dm.setup()
     sizes = [batch["inputs"].shape for batch in dm.train_dataloader()]
     assert sizes == [(32, 11), (32, 11), (6, 11)]
 
 
-def test_bad_sizes_are_refused():
-    with pytest.raises(ValueError, match="task.delay must be >= 1"):
-        CopyDataModule(delay=0)
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"delay": 0}, "task.delay must be >= 1"),
+        ({"alphabet": 1}, "task.alphabet must be >= 2"),
+        (
+            {"seq2seq": {"min_len": 4, "max_len": 2}},
+            r"task.seq2seq.min_len <= task.seq2seq.max_len",
+        ),
+        ({"seq2seq": {"test_min_len": 0}}, "task.seq2seq.test_min_len"),
+    ],
+)
+def test_bad_sizes_are_refused(options, message):
+    with pytest.raises(ConfigError, match=message):
+        CopyConfig(**options)
+
+
+def test_the_task_serves_per_step_models_and_encoder_decoders():
+    config = CopyConfig(n_train=50, n_val=5, n_test=5, seq2seq={"min_len": 3, "max_len": 6})
+    assert CopyConfig.offers == (PER_STEP, SEQ2SEQ)
+    per_step = config.build(PER_STEP)
+    assert isinstance(per_step, CopyDataModule)
+    assert per_step.spec.solved_when == ("val/recall_acc", 0.995)
+    seq2seq = config.build(SEQ2SEQ)
+    assert isinstance(seq2seq, Seq2SeqCopyDataModule)
+    for source, target in seq2seq.make_pairs()["train"]:
+        assert source == target and 3 <= len(source) <= 6
+    seq2seq.setup()
+    assert seq2seq.spec.solved_when == ("val/exact_match", 0.995)

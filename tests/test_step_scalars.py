@@ -1,4 +1,5 @@
-"""Per-step scalars: every step written once, with its step number, to CSV and TensorBoard."""
+"""Per-step scalars: every step written once, with its step number, to CSV and TensorBoard,
+the same as writing each step as it comes."""
 
 from __future__ import annotations
 
@@ -56,3 +57,31 @@ def test_flush_of_an_empty_buffer_writes_nothing(tmp_path: Path):
     StepScalarBuffer().flush([csv_logger])
     csv_logger.save()
     assert not (tmp_path / "metrics.csv").exists()
+
+
+def _write(tmp_path: Path, name: str, burst: bool) -> tuple[Path, Path]:
+    tensorboard = TensorBoardLogger(tmp_path, name=f"{name}_tb", version="")
+    csv_logger = CSVLogger(tmp_path, name=f"{name}_csv", version="")
+    buffer = StepScalarBuffer(flush_every=3)
+    for step in range(1, 9):
+        values = {"train/ce": 1.0 / step, "train/grad_norm": float(step) ** 0.5}
+        if burst:
+            buffer.add(step, values)
+            if buffer.due():
+                buffer.flush([tensorboard, csv_logger], keep_last=True)
+        else:  # the plain path: Lightning's loggers, one call per step
+            tensorboard.log_metrics(values, step=step)
+            csv_logger.log_metrics(values, step=step)
+    buffer.flush([tensorboard, csv_logger])
+    tensorboard.experiment.flush()
+    csv_logger.save()
+    return tmp_path / f"{name}_tb", tmp_path / f"{name}_csv" / "metrics.csv"
+
+
+def test_bursts_write_the_same_scalars_as_the_plain_path(tmp_path: Path):
+    burst_tb, burst_csv = _write(tmp_path, "burst", burst=True)
+    plain_tb, plain_csv = _write(tmp_path, "plain", burst=False)
+    for tag in ("train/ce", "train/grad_norm"):
+        assert tensorboard_scalars(burst_tb, tag) == tensorboard_scalars(plain_tb, tag)
+        assert len(tensorboard_scalars(burst_tb, tag)) == 8
+    assert csv_rows(burst_csv) == csv_rows(plain_csv)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from seqlab.models.per_step import RecurrentTagger
+from seqlab.models.recurrent import RecurrentConfig
+from seqlab.models.rnn import RecurrentTagger
 from seqlab.objectives.tbptt import run_truncated_bptt
 
 T, K = 12, 4
@@ -13,7 +14,7 @@ T, K = 12, 4
 
 def _model(cell: str = "lstm") -> RecurrentTagger:
     torch.manual_seed(0)
-    return RecurrentTagger(9, 5, cell=cell, embedding_size=6, hidden_size=8)
+    return RecurrentTagger(9, 5, RecurrentConfig(cell=cell, embedding_size=6, hidden_size=8))
 
 
 def _input_gradients(

@@ -1,11 +1,15 @@
-"""Plain PyTorch models (no Lightning): usable from a notebook as ordinary nn.Modules."""
+"""Plain PyTorch models (no Lightning): usable from a notebook as ordinary nn.Modules.
 
-from seqlab.models.per_step import RecurrentTagger
-from seqlab.models.recurrent import Recurrent, RecurrentOutput, reverse_padded
+Each model family is one module holding its config class (the ``model`` group's schema and
+builder, named by ``_target_`` in configs/model/*.yaml) and its ``nn.Module`` classes:
+``rnn`` (vanilla, lstm, gru, bi), ``encoder_decoder`` (seq2seq, seq2seq_attention) and
+``baselines`` (bow, window). ``recurrent``, ``cells``, ``attention``, ``padding``,
+``sampled_decoder`` and ``search`` are their building blocks.
+"""
 
-__all__ = ["Recurrent", "RecurrentOutput", "RecurrentTagger", "reverse_padded"]
+from torch import nn
 
 
-def count_parameters(module) -> int:  # type: ignore[no-untyped-def]
+def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)

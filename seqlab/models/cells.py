@@ -2,7 +2,7 @@
 
 Each cell takes one time step. Parameters follow PyTorch's layout exactly (gate order
 i, f, g, o for the LSTM and r, z, n for the GRU, two bias vectors), so the weights of an
-``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` load into :class:`seqlab.models.explicit.ExplicitRNN`
+``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` load into :class:`seqlab.models.recurrent.ExplicitRNN`
 unchanged and the two give the same outputs and gradients.
 
 For speed the input projection ``W_ih x_t + b_ih`` is computed for all steps at once by the

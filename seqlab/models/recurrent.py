@@ -25,7 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqlab.config import require_choice, require_finite, require_positive
+from seqlab.errors import ConfigError
 from seqlab.models.cells import GATES, cell_step
+from seqlab.models.padding import last_position, reverse_padded
 
 CELLS = ("rnn", "lstm", "gru")
 IMPLS = ("fused", "explicit")
@@ -33,6 +36,48 @@ RECURRENT_INITS = ("default", "orthogonal")
 
 # State as PyTorch returns it: h of shape (layers * directions, B, H), or (h, c) for the LSTM.
 State = Tensor | tuple[Tensor, Tensor]
+
+
+@dataclass
+class RecurrentConfig:
+    """Options of a recurrent stack, shared by every recurrent model family (seqlab.models.rnn,
+    seqlab.models.encoder_decoder) and passed whole to their constructors.
+
+    cell: rnn (tanh) | lstm | gru.  embedding_size, hidden_size, layers: sizes.
+    bidirectional: a second stack reads right to left (the encoder's, for seq2seq).
+    dropout: between stacked layers and on the features the output layer reads (and on the
+    embeddings of an encoder-decoder).
+    impl: fused (PyTorch kernels) | explicit (seqlab's gate-level cells).
+    forget_bias: initial LSTM forget-gate bias (Jozefowicz et al. 2015).
+    recurrent_init: default (PyTorch's uniform) | orthogonal (each gate's W_hh block, times
+    recurrent_gain).
+    """
+
+    cell: str = "lstm"
+    embedding_size: int = 32
+    hidden_size: int = 128
+    layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    impl: str = "fused"
+    forget_bias: float = 1.0
+    recurrent_init: str = "default"
+    recurrent_gain: float = 1.0
+
+    def __post_init__(self) -> None:
+        require_choice("model.cell", self.cell, CELLS, example="gru")
+        require_choice("model.impl", self.impl, IMPLS)
+        require_choice("model.recurrent_init", self.recurrent_init, RECURRENT_INITS)
+        require_positive(
+            "model",
+            embedding_size=self.embedding_size,
+            hidden_size=self.hidden_size,
+            layers=self.layers,
+            recurrent_gain=self.recurrent_gain,
+        )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        require_finite("model.forget_bias", self.forget_bias)
 
 
 @dataclass
@@ -49,28 +94,6 @@ class RecurrentOutput:
     outputs: Tensor
     last: Tensor
     state: State
-
-
-def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
-    """Reverse each sequence of ``x`` (B, T, ...) within its own length; padding stays put.
-
-    Applying it twice gives ``x`` back.
-    """
-    if lengths is None:
-        return x.flip(1)
-    steps = torch.arange(x.size(1), device=x.device).unsqueeze(0)  # (1, T)
-    lengths = lengths.to(x.device).unsqueeze(1)  # (B, 1)
-    index = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (B, T)
-    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
-    return x.gather(1, index)
-
-
-def last_position(outputs: Tensor, lengths: Tensor | None) -> Tensor:
-    """outputs (B, T, F) -> (B, F): each sequence's entry at position length - 1."""
-    if lengths is None:
-        return outputs[:, -1]
-    index = (lengths.to(outputs.device) - 1).view(-1, 1, 1).expand(-1, 1, outputs.size(-1))
-    return outputs.gather(1, index).squeeze(1)
 
 
 def _param_names(layer: int, direction: int) -> tuple[str, str, str, str]:
@@ -191,6 +214,25 @@ class Recurrent(nn.Module):
             self.rnn = ExplicitRNN(cell, input_size, hidden_size, num_layers, bidirectional)
         self.reset_recurrent_parameters(forget_bias, recurrent_init, recurrent_gain)
 
+    @classmethod
+    def from_config(
+        cls, config: RecurrentConfig, input_size: int, bidirectional: bool | None = None
+    ) -> Recurrent:
+        """A stack with ``config``'s options reading ``input_size`` features per step;
+        ``bidirectional`` overrides the config's (a decoder is never bidirectional)."""
+        return cls(
+            config.cell,
+            input_size,
+            config.hidden_size,
+            num_layers=config.layers,
+            bidirectional=config.bidirectional if bidirectional is None else bidirectional,
+            dropout=config.dropout,
+            impl=config.impl,
+            forget_bias=config.forget_bias,
+            recurrent_init=config.recurrent_init,
+            recurrent_gain=config.recurrent_gain,
+        )
+
     @property
     def output_size(self) -> int:
         return self.hidden_size * self.num_directions
@@ -251,7 +293,17 @@ class Recurrent(nn.Module):
         params = list(layer_parameters(self.rnn, layer, direction))
         op = _FUSED_OPS[self.cell]
         hx = [h0.unsqueeze(0), c0.unsqueeze(0)] if c0 is not None else h0.unsqueeze(0)
-        result = op(x, hx, params, True, 1, 0.0, self.training, False, True)
+        result = op(
+            x,
+            hx,
+            params,
+            has_biases=True,
+            num_layers=1,
+            dropout=0.0,
+            train=self.training,
+            bidirectional=False,
+            batch_first=True,
+        )
         if self.cell == "lstm":
             out, h, c = result
             return out, h[0], c[0]

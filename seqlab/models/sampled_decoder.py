@@ -29,7 +29,7 @@ from seqlab.models.cells import cell_step
 from seqlab.models.recurrent import State, layer_parameters
 
 if TYPE_CHECKING:
-    from seqlab.models.seq2seq import Memory, Seq2Seq
+    from seqlab.models.encoder_decoder import Memory, Seq2Seq
 
 
 def sampled_fixed_context(

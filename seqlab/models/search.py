@@ -1,12 +1,52 @@
-"""Batched decoding for :class:`seqlab.models.seq2seq.Seq2Seq`: greedy and beam search."""
+"""Batched decoding for :class:`seqlab.models.encoder_decoder.Seq2Seq`: greedy and beam
+search, and the ``decoding`` options that choose between them."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from seqlab.models.seq2seq import Seq2Seq, reorder_state
+from seqlab.config import require_at_least, require_finite
+from seqlab.errors import ConfigError
+from seqlab.models.encoder_decoder import Seq2Seq, reorder_state
 from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID
+
+
+@dataclass
+class DecodingConfig:
+    """The ``decoding`` options (test decoding; validation always decodes greedily).
+
+    beam_size: 1 = greedy. length_penalty: GNMT alpha for beam search (0 = plain
+    log-probability). max_length: longest output; null = 2 * source length + 10.
+    bucket_width: BLEU by source length in buckets 1..w, w+1..2w, ...
+    """
+
+    beam_size: int = 1
+    length_penalty: float = 0.6
+    max_length: int | None = None
+    bucket_width: int = 10
+
+    def __post_init__(self) -> None:
+        require_at_least("decoding", 1, beam_size=self.beam_size, bucket_width=self.bucket_width)
+        require_finite("decoding.length_penalty", self.length_penalty)
+        if self.length_penalty < 0:
+            raise ConfigError(f"decoding.length_penalty must be >= 0, got {self.length_penalty}")
+        if self.max_length is not None and self.max_length < 1:
+            raise ConfigError(
+                f"decoding.max_length must be >= 1 or null (2 * source length + 10), got "
+                f"{self.max_length}"
+            )
+
+
+def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, cfg: DecodingConfig) -> Tensor:
+    """Greedy or beam search as ``cfg`` says: src (B, S) -> tokens (B, T')."""
+    if cfg.beam_size > 1:
+        return beam_search(
+            model, src, src_lengths, cfg.beam_size, cfg.length_penalty, cfg.max_length
+        )
+    return greedy_decode(model, src, src_lengths, cfg.max_length)
 
 
 def never_generate_specials(logits: Tensor) -> Tensor:

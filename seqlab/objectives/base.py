@@ -14,13 +14,10 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from seqlab.config import TrainingConfig
+from seqlab.errors import NonFiniteLossError
+from seqlab.spec import TaskSpec
 from seqlab.step_scalars import StepScalarBuffer
-from seqlab.tasks.base import TaskSpec
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss or gradient norm."""
+from seqlab.training import TrainingConfig
 
 
 def build_optimizer(params: Any, cfg: TrainingConfig) -> torch.optim.Optimizer:
@@ -63,7 +60,14 @@ def clip_gradients(parameters: list[nn.Parameter], cfg: TrainingConfig) -> Tenso
 
 
 class SeqlabObjective(L.LightningModule):
-    """Base LightningModule: holds a plain ``nn.Module`` and the training options."""
+    """Base LightningModule: holds a plain ``nn.Module`` and the training options.
+
+    ``global_step`` counts optimizer steps (under manual optimisation Lightning advances it
+    at every ``optimizer.step()``, so a TBPTT batch of three chunks counts three); it is the
+    step of every per-step scalar and the ``i`` of the scheduled-sampling schedules.
+    ``checkpoint_metadata`` (the run's config, the task's vocabularies) is saved in every
+    checkpoint under ``"seqlab"``.
+    """
 
     def __init__(self, model: nn.Module, training: TrainingConfig, spec: TaskSpec) -> None:
         super().__init__()
@@ -71,20 +75,16 @@ class SeqlabObjective(L.LightningModule):
         self.training_cfg = training
         self.spec = spec
         self.automatic_optimization = False
-        self.optimizer_steps = 0
         self._epoch_loss = [0.0, 0]
-        self.seqlab_checkpoint_extra: dict[str, Any] = {}
+        self.checkpoint_metadata: dict[str, Any] = {}
         self.step_scalars = StepScalarBuffer()
         self._trainable: list[nn.Parameter] | None = None  # filled at the first step
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Lightning sets _current_fx_name before and after every hook call (about 30 times a
-        # training step); nn.Module.__setattr__ spends microseconds on each looking for
-        # parameters and submodules. A plain attribute is all it is.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
+    @classmethod
+    def validation_metrics(cls, spec: TaskSpec) -> list[str]:
+        """The ``val/...`` metrics every validation of a run with this spec logs (what
+        ``callbacks.monitor`` may name)."""
+        return ["val/ce", "val/acc"]
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return build_optimizer(self.model.parameters(), self.training_cfg)
@@ -97,7 +97,7 @@ class SeqlabObjective(L.LightningModule):
             self.flush_step_scalars()
             raise NonFiniteLossError(
                 f"the training loss became {loss_value} at {self._where()}. Nothing was "
-                f"updated from it and the last good checkpoint is kept. Try gradient clipping "
+                f"updated from it and {self._kept()}. Try gradient clipping "
                 f"(training.clip_norm=1.0) or a lower learning rate (now training.lr="
                 f"{self.training_cfg.lr})."
             )
@@ -113,16 +113,18 @@ class SeqlabObjective(L.LightningModule):
             self.flush_step_scalars()
             raise NonFiniteLossError(
                 f"the gradient norm became {norm_value} at {self._where()} "
-                f"(loss {loss_value:.4g}). The step was skipped and the last good "
-                f"checkpoint is kept. Try training.clip_norm=1.0 or a lower learning rate."
+                f"(loss {loss_value:.4g}). The step was skipped and {self._kept()}. Try "
+                f"training.clip_norm=1.0 or a lower learning rate."
             )
         optimizer.step()
-        self.optimizer_steps += 1
         self.write_scalars({"train/grad_norm": norm_value})
         return loss_value
 
     def _where(self) -> str:
-        return f"optimizer step {self.optimizer_steps} (epoch {self.current_epoch})"
+        return f"optimizer step {self.global_step} (epoch {self.current_epoch})"
+
+    def _kept(self) -> str:
+        return f"the checkpoints of the last good epoch are kept in {self.trainer.default_root_dir}"
 
     def write_scalars(self, values: dict[str, float]) -> None:
         """Record per-step training scalars at the current optimizer step. Every step's values
@@ -131,7 +133,7 @@ class SeqlabObjective(L.LightningModule):
         ``self.log`` costs about 0.6 ms a call in Lightning 2.6 (measured: 12% of a 10 ms
         step for two calls), so the hot path bypasses it; evaluation metrics still use it.
         """
-        self.step_scalars.add(self.optimizer_steps, values)
+        self.step_scalars.add(self.global_step, values)
         if self.step_scalars.due():
             self.step_scalars.flush(self.loggers, keep_last=True)
 
@@ -168,8 +170,4 @@ class SeqlabObjective(L.LightningModule):
             self.log("train/ce_epoch", total / count)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["seqlab"] = self.seqlab_checkpoint_extra
-        checkpoint["optimizer_steps"] = self.optimizer_steps
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.optimizer_steps = checkpoint.get("optimizer_steps", 0)
+        checkpoint["seqlab"] = self.checkpoint_metadata

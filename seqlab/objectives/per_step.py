@@ -8,7 +8,8 @@ from torch import Tensor
 
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.tbptt import run_truncated_bptt
-from seqlab.tasks.base import Batch
+from seqlab.spec import TaskSpec
+from seqlab.tasks.batching import Batch
 
 IGNORE = -100  # target id of padding positions
 
@@ -26,6 +27,15 @@ class PerStepObjective(SeqlabObjective):
     Metrics per split: ce, acc, and with a focus mask ``<focus_metric>`` and seq_acc (every
     focus position right).
     """
+
+    @classmethod
+    def validation_metrics(cls, spec: TaskSpec) -> list[str]:
+        names = ["ce", "acc"]
+        if spec.baseline_ce is not None:
+            names.append("baseline_ce")
+        if spec.focus_metric:
+            names += [spec.focus_metric, "seq_acc"]
+        return [f"val/{name}" for name in names]
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         inputs, targets = batch["inputs"], batch["targets"]

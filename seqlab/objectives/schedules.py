@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from seqlab.config import ScheduledSamplingConfig
+from seqlab.training import ScheduledSamplingConfig
 
 
 def teacher_forcing_ratio(step: int, base_ratio: float, cfg: ScheduledSamplingConfig) -> float:

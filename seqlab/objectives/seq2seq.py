@@ -10,38 +10,20 @@ signature, exact match, BLEU per source-length bucket.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor
 
 from seqlab.bleu import bleu_by_length, corpus_bleu
-from seqlab.config import TrainingConfig
-from seqlab.models.search import beam_search, greedy_decode
-from seqlab.models.seq2seq import Seq2Seq
+from seqlab.models.encoder_decoder import Seq2Seq
+from seqlab.models.search import DecodingConfig, decode, greedy_decode
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.schedules import teacher_forcing_ratio
-from seqlab.tasks.base import Batch, TaskSpec
+from seqlab.spec import TaskSpec
+from seqlab.tasks.batching import Batch
 from seqlab.tasks.vocab import PAD_ID, Vocab
-
-
-@dataclass
-class DecodingConfig:
-    """beam_size 1 = greedy; length_penalty = GNMT alpha; max_length None = 2·|src| + 10."""
-
-    beam_size: int = 1
-    length_penalty: float = 0.6
-    max_length: int | None = None
-    bucket_width: int = 10
-
-
-def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, cfg: DecodingConfig) -> Tensor:
-    if cfg.beam_size > 1:
-        return beam_search(
-            model, src, src_lengths, cfg.beam_size, cfg.length_penalty, cfg.max_length
-        )
-    return greedy_decode(model, src, src_lengths, cfg.max_length)
+from seqlab.training import TrainingConfig
 
 
 def seq2seq_ce(logits: Tensor, tgt_out: Tensor) -> Tensor:
@@ -64,23 +46,26 @@ class Seq2SeqObjective(SeqlabObjective):
         model: Seq2Seq,
         training: TrainingConfig,
         spec: TaskSpec,
-        source_vocab: Vocab,
-        target_vocab: Vocab,
-        decoding: DecodingConfig,
+        decoding: DecodingConfig | None = None,
     ) -> None:
         super().__init__(model, training, spec)
-        self.source_vocab = source_vocab
-        self.target_vocab = target_vocab
-        self.decoding = decoding
+        if spec.source_vocab is None or spec.target_vocab is None:
+            raise ValueError("a seq2seq task spec must carry its source and target vocabularies")
+        self.source_vocab: Vocab = spec.source_vocab
+        self.target_vocab: Vocab = spec.target_vocab
+        self.decoding = decoding or DecodingConfig()
         self._texts: dict[str, list[tuple[int, str, str, str]]] = {}
         self._counts: dict[str, float] = {}
         self.test_report: dict[str, Any] = {}
 
+    @classmethod
+    def validation_metrics(cls, spec: TaskSpec) -> list[str]:
+        names = ["ce", "bleu", "exact_match", "acc_teacher_forced", "acc_free_running"]
+        return [f"val/{name}" for name in [*names, "exposure_bias"]]
+
     def current_ratio(self) -> float:
         cfg = self.training_cfg
-        return teacher_forcing_ratio(
-            self.optimizer_steps, cfg.teacher_forcing, cfg.scheduled_sampling
-        )
+        return teacher_forcing_ratio(self.global_step, cfg.teacher_forcing, cfg.scheduled_sampling)
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         ratio = self.current_ratio()
@@ -198,7 +183,7 @@ class Seq2SeqObjective(SeqlabObjective):
     def _log_buckets_to_tensorboard(self, buckets: list[dict[str, Any]]) -> None:
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        from seqlab.plotting import bleu_length_figure
+        from seqlab.figures import bleu_length_figure
 
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):

@@ -14,18 +14,76 @@ symbols; exact match and BLEU by length expose the fixed-context bottleneck.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
+import lightning as L
 import torch
 
-from seqlab.tasks.base import (
-    PER_STEP,
-    Batch,
-    TaskSpec,
-    TensorSplitsDataModule,
-    require_at_least_one,
-    split_generators,
-)
+from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.errors import ConfigError
+from seqlab.spec import PER_STEP, SEQ2SEQ, TaskSpec
+from seqlab.tasks.batching import Batch
 from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
+from seqlab.tasks.splits import TensorSplitsDataModule, split_generators
+
+
+@dataclass
+class CopySeq2SeqLengths:
+    """Lengths of the seq2seq form: training and validation sources have min_len..max_len
+    symbols, test sources test_min_len..test_max_len."""
+
+    min_len: int = 1
+    max_len: int = 20
+    test_min_len: int = 1
+    test_max_len: int = 30
+
+
+@dataclass
+class CopyConfig(TaskConfig):
+    """copy: the copying-memory problem for per-step models; sequence copying for
+    encoder-decoders.
+
+    delay (T), n_recall (K), alphabet (A): the per-step form's sizes. n_train, n_val, n_test:
+    examples per split. batch_size. data_seed: the splits come from disjoint seeds derived
+    from it. seq2seq: the lengths of the seq2seq form.
+    """
+
+    _target_: str = "seqlab.tasks.copy.CopyConfig"
+    name: str = "copy"
+    delay: int = 10
+    n_recall: int = 10
+    alphabet: int = 8
+    n_train: int = 20000
+    n_val: int = 1000
+    n_test: int = 2000
+    batch_size: int = 128
+    data_seed: int = 0
+    seq2seq: CopySeq2SeqLengths = field(default_factory=CopySeq2SeqLengths)
+
+    offers = (PER_STEP, SEQ2SEQ)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seq2seq, dict):
+            self.seq2seq = CopySeq2SeqLengths(**self.seq2seq)
+        require_at_least(
+            "task",
+            1,
+            delay=self.delay,
+            n_recall=self.n_recall,
+            n_train=self.n_train,
+            n_val=self.n_val,
+            n_test=self.n_test,
+            batch_size=self.batch_size,
+        )
+        require_at_least("task", 2, alphabet=self.alphabet)
+        lengths = self.seq2seq
+        if not 1 <= lengths.min_len <= lengths.max_len:
+            raise ConfigError("need 1 <= task.seq2seq.min_len <= task.seq2seq.max_len")
+        if not 1 <= lengths.test_min_len <= lengths.test_max_len:
+            raise ConfigError("need 1 <= task.seq2seq.test_min_len <= task.seq2seq.test_max_len")
+
+    def build(self, output: str) -> L.LightningDataModule:
+        return CopyDataModule(self) if output == PER_STEP else Seq2SeqCopyDataModule(self)
 
 
 def memoryless_baseline_ce(delay: int, n_recall: int, alphabet: int) -> float:
@@ -58,98 +116,55 @@ def generate_copy(
 class CopyDataModule(TensorSplitsDataModule):
     """Copying-memory data, generated once per split from disjoint seeds."""
 
-    def __init__(
-        self,
-        delay: int = 10,
-        n_recall: int = 10,
-        alphabet: int = 8,
-        n_train: int = 20000,
-        n_val: int = 1000,
-        n_test: int = 2000,
-        batch_size: int = 128,
-        data_seed: int = 0,
-        seq2seq: dict | None = None,
-    ) -> None:
-        """``seq2seq`` holds the lengths of the seq2seq variant; unused here."""
+    def __init__(self, config: CopyConfig) -> None:
         super().__init__()
-        require_at_least_one(
-            delay=delay,
-            n_recall=n_recall,
-            n_train=n_train,
-            n_val=n_val,
-            n_test=n_test,
-            batch_size=batch_size,
-        )
-        if alphabet < 2:
-            raise ValueError(f"task.alphabet must be >= 2, got {alphabet}")
-        self.delay, self.n_recall, self.alphabet = delay, n_recall, alphabet
-        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
-        self.batch_size = batch_size
-        self.data_seed = data_seed
+        self.config = config
+        self.batch_size = config.batch_size
         self.splits: dict[str, Batch] = {}
         self.spec = TaskSpec(
-            name="copy",
+            name=config.name,
             output=PER_STEP,
-            vocab_size=alphabet + 2,
-            num_classes=alphabet + 1,
+            vocab_size=config.alphabet + 2,
+            num_classes=config.alphabet + 1,
             fixed_length=True,
             focus_metric="recall_acc",
-            baseline_ce=memoryless_baseline_ce(delay, n_recall, alphabet),
-            extra={"sequence_length": delay + 2 * n_recall},
+            baseline_ce=memoryless_baseline_ce(config.delay, config.n_recall, config.alphabet),
+            solved_when=("val/recall_acc", 0.995),
         )
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        generators = split_generators(self.data_seed)
-        for split, n in self.sizes.items():
+        c = self.config
+        generators = split_generators(c.data_seed)
+        sizes = {"train": c.n_train, "val": c.n_val, "test": c.n_test}
+        for split, n in sizes.items():
             self.splits[split] = generate_copy(
-                n, self.delay, self.n_recall, self.alphabet, generators[split]
+                n, c.delay, c.n_recall, c.alphabet, generators[split]
             )
 
 
 class Seq2SeqCopyDataModule(Seq2SeqDataModule):
     """Seq2seq copy: source = L random symbols (L uniform on a range), target = the same.
 
-    Symbols are the words ``s1`` .. ``sA``. Training / validation lengths come from
-    ``seq2seq.min_len``..``seq2seq.max_len``, test lengths from ``seq2seq.test_min_len``..
-    ``seq2seq.test_max_len``. The per-step keys (delay, n_recall) are not used.
+    Symbols are the words ``s1`` .. ``sA``; the per-step keys (delay, n_recall) are not used.
     """
 
-    task_name = "copy"
-
-    def __init__(
-        self,
-        alphabet: int = 8,
-        n_train: int = 20000,
-        n_val: int = 1000,
-        n_test: int = 2000,
-        batch_size: int = 128,
-        data_seed: int = 0,
-        seq2seq: dict | None = None,
-        delay: int | None = None,
-        n_recall: int | None = None,
-    ) -> None:
-        """``delay`` and ``n_recall`` belong to the per-step form and are ignored here."""
-        super().__init__(batch_size, data_seed=data_seed)
-        lengths = {
-            "min_len": 1,
-            "max_len": 20,
-            "test_min_len": 1,
-            "test_max_len": 30,
-            **(seq2seq or {}),
-        }
-        if not 1 <= lengths["min_len"] <= lengths["max_len"]:
-            raise ValueError("need 1 <= task.seq2seq.min_len <= task.seq2seq.max_len")
-        if not 1 <= lengths["test_min_len"] <= lengths["test_max_len"]:
-            raise ValueError("need 1 <= task.seq2seq.test_min_len <= task.seq2seq.test_max_len")
-        self.alphabet = alphabet
+    def __init__(self, config: CopyConfig) -> None:
+        super().__init__(
+            config.name,
+            config.batch_size,
+            data_seed=config.data_seed,
+            solved_when=("val/exact_match", 0.995),
+        )
+        lengths = config.seq2seq
+        self.alphabet = config.alphabet
         self.ranges = {
-            "train": (lengths["min_len"], lengths["max_len"]),
-            "val": (lengths["min_len"], lengths["max_len"]),
-            "test": (lengths["test_min_len"], lengths["test_max_len"]),
+            "train": (lengths.min_len, lengths.max_len),
+            "val": (lengths.min_len, lengths.max_len),
+            "test": (lengths.test_min_len, lengths.test_max_len),
         }
-        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
+        self.sizes = {"train": config.n_train, "val": config.n_val, "test": config.n_test}
 
     def make_pairs(self) -> dict[str, list[Pair]]:
         generators = split_generators(self.data_seed)
@@ -164,3 +179,6 @@ class Seq2SeqCopyDataModule(Seq2SeqDataModule):
                 words = [f"s{v}" for v in row[:length]]
                 pairs[split].append((words, list(words)))
         return pairs
+
+
+store_schema("task", "copy", CopyConfig)

@@ -20,8 +20,14 @@ both members of a pair, so it cannot beat 50% on this subset.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from seqlab.tasks.base import require_at_least_one
+import lightning as L
+
+from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.errors import ConfigError
+from seqlab.spec import SEQUENCE
+from seqlab.tasks.splits import split_seed
 from seqlab.tasks.text_classification import TextClassificationDataModule, TextExample
 
 SUBJECTS = [
@@ -91,51 +97,77 @@ def order_dependent_pair(rng: random.Random, length: int) -> list[tuple[list[str
     ]
 
 
+@dataclass
+class SentimentConfig(TaskConfig):
+    """sentiment: synthetic sentences with negation, intensifiers and "X but Y".
+
+    n_train, n_val, n_test: sentences per split; n_order_pairs: pairs with the same tokens and
+    opposite labels added to the test set. min_len..max_len: sentence lengths (fillers
+    lengthen them). contrast_rate: share of "X but Y" sentences. batch_size, data_seed.
+    """
+
+    _target_: str = "seqlab.tasks.sentiment.SentimentConfig"
+    name: str = "sentiment"
+    n_train: int = 20000
+    n_val: int = 1000
+    n_test: int = 2000
+    n_order_pairs: int = 500
+    min_len: int = 3
+    max_len: int = 20
+    contrast_rate: float = 0.5
+    batch_size: int = 64
+    data_seed: int = 0
+
+    offers = (SEQUENCE,)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_len <= self.max_len:
+            raise ConfigError(
+                f"need 1 <= task.min_len <= task.max_len, got {self.min_len}, {self.max_len}"
+            )
+        if not 0.0 <= self.contrast_rate <= 1.0:
+            raise ConfigError(f"task.contrast_rate must be in [0, 1], got {self.contrast_rate}")
+        require_at_least(
+            "task",
+            1,
+            n_train=self.n_train,
+            n_val=self.n_val,
+            n_test=self.n_test,
+            batch_size=self.batch_size,
+        )
+        require_at_least("task", 0, n_order_pairs=self.n_order_pairs)
+
+    def build(self, output: str) -> L.LightningDataModule:
+        return SentimentDataModule(self)
+
+
 class SentimentDataModule(TextClassificationDataModule):
     """Synthetic sentiment; the test set adds ``n_order_pairs`` order-dependent pairs."""
 
-    task_name = "sentiment"
-
-    def __init__(
-        self,
-        n_train: int = 20000,
-        n_val: int = 1000,
-        n_test: int = 2000,
-        n_order_pairs: int = 500,
-        min_len: int = 3,
-        max_len: int = 20,
-        contrast_rate: float = 0.5,
-        batch_size: int = 64,
-        data_seed: int = 0,
-    ) -> None:
-        super().__init__(batch_size, data_seed=data_seed)
-        if not 1 <= min_len <= max_len:
-            raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
-        if not 0.0 <= contrast_rate <= 1.0:
-            raise ValueError(f"task.contrast_rate must be in [0, 1], got {contrast_rate}")
-        require_at_least_one(n_train=n_train, n_val=n_val, n_test=n_test)
-        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
-        self.n_order_pairs = n_order_pairs
-        self.min_len, self.max_len = min_len, max_len
-        self.contrast_rate = contrast_rate
+    def __init__(self, config: SentimentConfig) -> None:
+        super().__init__(
+            config.name,
+            config.batch_size,
+            data_seed=config.data_seed,
+            focus_metric="acc_order_dependent",
+            solved_when=("val/acc", 0.999),
+        )
+        self.config = config
 
     def make_examples(self) -> dict[str, list[TextExample]]:
+        c = self.config
         splits: dict[str, list[TextExample]] = {}
-        for offset, (split, n) in enumerate(self.sizes.items(), start=1):
-            rng = random.Random(1_000_003 * self.data_seed + offset)
+        for split, n in (("train", c.n_train), ("val", c.n_val), ("test", c.n_test)):
+            rng = random.Random(split_seed(c.data_seed, split))
             splits[split] = [
                 TextExample(
-                    *example(
-                        rng,
-                        rng.randint(self.min_len, self.max_len),
-                        rng.random() < self.contrast_rate,
-                    )
+                    *example(rng, rng.randint(c.min_len, c.max_len), rng.random() < c.contrast_rate)
                 )
                 for _ in range(n)
             ]
-        rng = random.Random(1_000_003 * self.data_seed + 99)
-        for _ in range(self.n_order_pairs):
-            pair = order_dependent_pair(rng, rng.randint(self.min_len, self.max_len))
+        rng = random.Random(split_seed(c.data_seed, "extra"))
+        for _ in range(c.n_order_pairs):
+            pair = order_dependent_pair(rng, rng.randint(c.min_len, c.max_len))
             splits["test"] += [TextExample(words, label, focus=True) for words, label in pair]
         return splits
 
@@ -150,3 +182,6 @@ def order_pairs_are_consistent(examples: list[TextExample]) -> bool:
     for e in focus:
         by_bag.setdefault(tuple(sorted(e.words)), set()).add(e.label)
     return all(labels == {0, 1} for labels in by_bag.values())
+
+
+store_schema("task", "sentiment", SentimentConfig)

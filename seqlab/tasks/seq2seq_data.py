@@ -10,17 +10,24 @@ y1..yn <eos>, padded with 0; index (B,) the pairs' positions in their split.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
-from seqlab.tasks.base import SEQ2SEQ, Batch, TaskSpec
+from seqlab.errors import ConfigError
+from seqlab.spec import SEQ2SEQ, TaskSpec
+from seqlab.tasks.batching import Batch, length_loader
 from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 
 Pair = tuple[list[str], list[str]]
+
+
+def check_vocabulary_and_batching(batch_tokens: int | None, max_vocab: int | None) -> None:
+    """Shared by the parallel-text tasks: optional sizes must be >= 1 when set."""
+    if batch_tokens is not None and batch_tokens < 1:
+        raise ConfigError(f"task.batch_tokens must be >= 1 or null, got {batch_tokens}")
+    if max_vocab is not None and max_vocab < 1:
+        raise ConfigError(f"task.max_vocab must be >= 1 or null, got {max_vocab}")
 
 
 class EncodedPairs(Dataset):
@@ -59,81 +66,33 @@ class EncodedPairs(Dataset):
         }
 
 
-class LengthBatchSampler(Sampler[list[int]]):
-    """Batches of similar source length; shuffled batch order (and ties) when ``shuffle``.
+class Seq2SeqDataModule(L.LightningDataModule):
+    """Base class: subclasses implement :meth:`make_pairs` returning train/val/test pairs.
 
-    ``batch_tokens`` (optional) sizes batches by tokens instead of sentences: as many
-    sentences as fit in batch_tokens source tokens (padding included), so every optimizer step
-    sees about the same amount of text whatever the sentence lengths (as in MT toolkits).
+    name: the task's name in the spec; batch_size: sentences per batch (evaluation, and
+    training unless batch_tokens); min_freq / max_vocab: vocabulary from the training pairs;
+    batch_tokens: training batches of about this many source tokens instead;
+    solved_when: the spec's stop criterion, if the task has one.
     """
 
     def __init__(
         self,
-        lengths: list[int],
-        batch_size: int,
-        shuffle: bool,
-        seed: int = 0,
-        batch_tokens: int | None = None,
-    ) -> None:
-        self.lengths = lengths
-        self.batch_size = batch_size
-        self.batch_tokens = batch_tokens
-        self.shuffle = shuffle
-        self.seed = seed
-        self.epoch = 0
-        self.num_batches = len(self._batches(list(range(len(lengths)))))
-
-    def _batches(self, order: list[int]) -> list[list[int]]:
-        order = sorted(order, key=lambda i: self.lengths[i])
-        if self.batch_tokens is None:
-            return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        batches: list[list[int]] = [[]]
-        for i in order:  # ascending lengths: the newest sentence is the batch's longest
-            if batches[-1] and (len(batches[-1]) + 1) * self.lengths[i] > self.batch_tokens:
-                batches.append([])
-            batches[-1].append(i)
-        return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        rng = random.Random(self.seed + self.epoch)
-        self.epoch += 1
-        order = list(range(len(self.lengths)))
-        if self.shuffle:
-            rng.shuffle(order)  # random order among equal lengths (the sort is stable)
-        batches = self._batches(order)
-        if self.shuffle:
-            rng.shuffle(batches)
-        yield from batches
-
-    def __len__(self) -> int:
-        return self.num_batches
-
-
-class Seq2SeqDataModule(L.LightningDataModule):
-    """Base class: subclasses implement :meth:`make_pairs` returning train/val/test pairs."""
-
-    task_name = "seq2seq"
-
-    def __init__(
-        self,
+        name: str,
         batch_size: int = 64,
         min_freq: int = 1,
         max_vocab: int | None = None,
         data_seed: int = 0,
         batch_tokens: int | None = None,
+        solved_when: tuple[str, float] | None = None,
     ) -> None:
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"task.batch_size must be >= 1, got {batch_size}")
-        if batch_tokens is not None and batch_tokens < 1:
-            raise ValueError(f"task.batch_tokens must be >= 1 or null, got {batch_tokens}")
-        self.batch_tokens = batch_tokens
-        if min_freq < 1:
-            raise ValueError(f"task.min_freq must be >= 1, got {min_freq}")
+        self.name = name
         self.batch_size = batch_size
         self.min_freq = min_freq
         self.max_vocab = max_vocab
         self.data_seed = data_seed
+        self.batch_tokens = batch_tokens
+        self.solved_when = solved_when
         self.splits: dict[str, EncodedPairs] = {}
         self.source_vocab: Vocab | None = None
         self.target_vocab: Vocab | None = None
@@ -162,20 +121,21 @@ class Seq2SeqDataModule(L.LightningDataModule):
             self.setup()
         assert self.source_vocab is not None and self.target_vocab is not None
         return TaskSpec(
-            name=self.task_name,
+            name=self.name,
             output=SEQ2SEQ,
             vocab_size=len(self.source_vocab),
             num_classes=len(self.target_vocab),
-            pad_id=PAD_ID,
+            solved_when=self.solved_when,
+            source_vocab=self.source_vocab,
+            target_vocab=self.target_vocab,
         )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         data = self.splits[split]
         tokens = self.batch_tokens if split == "train" else None
-        sampler = LengthBatchSampler(
-            data.src_lengths, self.batch_size, shuffle, self.data_seed, tokens
+        return length_loader(
+            data, data.src_lengths, self.batch_size, shuffle, self.data_seed, tokens
         )
-        return DataLoader(data, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

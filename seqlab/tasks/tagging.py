@@ -11,16 +11,16 @@ Metrics: test/acc over all positions, test/acc_ambiguous over the ambiguous word
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import lightning as L
 import torch
 
-from seqlab.tasks.base import (
-    PER_STEP,
-    Batch,
-    TaskSpec,
-    TensorSplitsDataModule,
-    require_at_least_one,
-    split_generators,
-)
+from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.errors import ConfigError
+from seqlab.spec import PER_STEP, TaskSpec
+from seqlab.tasks.batching import Batch
+from seqlab.tasks.splits import TensorSplitsDataModule, split_generators
 
 AMBIGUOUS = ["bank", "bat", "pitch", "spring"]
 CUES = {"NATURE": ["river", "shore", "water", "field"], "MONEY": ["money", "loan", "cash", "price"]}
@@ -76,46 +76,72 @@ def generate_tagging(
     return {"inputs": inputs, "targets": targets, "focus": focus}
 
 
-class TaggingDataModule(TensorSplitsDataModule):
-    def __init__(
-        self,
-        length: int = 20,
-        n_ambiguous: int = 2,
-        max_gap: int = 3,
-        n_train: int = 10000,
-        n_val: int = 1000,
-        n_test: int = 2000,
-        batch_size: int = 64,
-        data_seed: int = 0,
-    ) -> None:
-        super().__init__()
-        require_at_least_one(
-            length=length,
-            n_ambiguous=n_ambiguous,
-            max_gap=max_gap,
-            n_train=n_train,
-            n_val=n_val,
-            n_test=n_test,
-            batch_size=batch_size,
+@dataclass
+class TaggingConfig(TaskConfig):
+    """tagging: sequences of ``length`` words with ``n_ambiguous`` ambiguous words, each
+    decided by a cue 1..max_gap positions later. n_train, n_val, n_test, batch_size,
+    data_seed."""
+
+    _target_: str = "seqlab.tasks.tagging.TaggingConfig"
+    name: str = "tagging"
+    length: int = 20
+    n_ambiguous: int = 2
+    max_gap: int = 3
+    n_train: int = 10000
+    n_val: int = 1000
+    n_test: int = 2000
+    batch_size: int = 64
+    data_seed: int = 0
+
+    offers = (PER_STEP,)
+
+    def __post_init__(self) -> None:
+        require_at_least(
+            "task",
+            1,
+            length=self.length,
+            n_ambiguous=self.n_ambiguous,
+            max_gap=self.max_gap,
+            n_train=self.n_train,
+            n_val=self.n_val,
+            n_test=self.n_test,
+            batch_size=self.batch_size,
         )
-        self.options = (length, n_ambiguous, max_gap)
-        generate_tagging(1, *self.options, torch.Generator())  # validate the sizes now
-        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
-        self.batch_size, self.data_seed = batch_size, data_seed
+        if self.length // self.n_ambiguous < self.max_gap + 1:
+            raise ConfigError(
+                f"task.length={self.length} is too short for {self.n_ambiguous} ambiguous "
+                f"words with cues up to {self.max_gap} positions later; raise task.length or "
+                f"lower task.n_ambiguous"
+            )
+
+    def build(self, output: str) -> L.LightningDataModule:
+        return TaggingDataModule(self)
+
+
+class TaggingDataModule(TensorSplitsDataModule):
+    def __init__(self, config: TaggingConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.batch_size = config.batch_size
         self.splits: dict[str, Batch] = {}
         self.spec = TaskSpec(
-            name="tagging",
+            name=config.name,
             output=PER_STEP,
             vocab_size=len(WORDS),
             num_classes=len(TAGS),
             fixed_length=True,
             focus_metric="acc_ambiguous",
-            extra={"tags": TAGS},
         )
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:
-            generators = split_generators(self.data_seed)
+            c = self.config
+            generators = split_generators(c.data_seed)
+            sizes = {"train": c.n_train, "val": c.n_val, "test": c.n_test}
             self.splits = {
-                s: generate_tagging(n, *self.options, generators[s]) for s, n in self.sizes.items()
+                split: generate_tagging(n, c.length, c.n_ambiguous, c.max_gap, generators[split])
+                for split, n in sizes.items()
             }
+
+
+store_schema("task", "tagging", TaggingConfig)

@@ -14,9 +14,13 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from seqlab.tasks.base import SEQUENCE, Batch, TaskSpec
-from seqlab.tasks.seq2seq_data import LengthBatchSampler
-from seqlab.tasks.tsv import DataFileError
+from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.errors import DataFileError
+from seqlab.spec import SEQUENCE, TaskSpec
+from seqlab.tasks.batching import Batch, length_loader
+from seqlab.tasks.files import read_data_lines
+from seqlab.tasks.seq2seq_data import check_vocabulary_and_batching
+from seqlab.tasks.tsv import require_paths
 from seqlab.tasks.vocab import PAD_ID, Vocab
 
 
@@ -50,24 +54,29 @@ class EncodedTexts(Dataset):
 
 
 class TextClassificationDataModule(L.LightningDataModule):
-    """Base: subclasses implement make_examples() and label_names()."""
+    """Base: subclasses implement make_examples() and label_names().
 
-    task_name = "text"
-    focus_metric: str | None = "acc_order_dependent"
+    name: the task's name in the spec; focus_metric: the accuracy over the examples marked
+    ``focus``; solved_when: the spec's stop criterion, if the task has one.
+    """
 
     def __init__(
         self,
+        name: str,
         batch_size: int = 64,
         min_freq: int = 1,
         max_vocab: int | None = None,
         data_seed: int = 0,
+        focus_metric: str | None = None,
+        solved_when: tuple[str, float] | None = None,
     ) -> None:
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"task.batch_size must be >= 1, got {batch_size}")
+        self.name = name
         self.batch_size = batch_size
         self.min_freq, self.max_vocab = min_freq, max_vocab
         self.data_seed = data_seed
+        self.focus_metric = focus_metric
+        self.solved_when = solved_when
         self.splits: dict[str, EncodedTexts] = {}
         self.source_vocab: Vocab | None = None
 
@@ -93,18 +102,18 @@ class TextClassificationDataModule(L.LightningDataModule):
             self.setup()
         assert self.source_vocab is not None
         return TaskSpec(
-            name=self.task_name,
+            name=self.name,
             output=SEQUENCE,
             vocab_size=len(self.source_vocab),
             num_classes=len(self.label_names()),
             focus_metric=self.focus_metric,
-            extra={"labels": self.label_names()},
+            solved_when=self.solved_when,
+            source_vocab=self.source_vocab,
         )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         data = self.splits[split]
-        sampler = LengthBatchSampler(data.lengths, self.batch_size, shuffle, self.data_seed)
-        return DataLoader(data, sampler=sampler, batch_size=None)
+        return length_loader(data, data.lengths, self.batch_size, shuffle, self.data_seed)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True)
@@ -121,25 +130,16 @@ def read_text_tsv(
 ) -> tuple[list[TextExample], list[str]]:
     """``text<TAB>label`` lines. A label is a class name from ``labels`` or an integer index
     into it; with ``labels`` unset, the names found in the file (sorted) become the classes."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataFileError(
-            f"data file {path.resolve()} does not exist. Give task.train_path / "
-            f"task.valid_path / task.test_path as text<TAB>label files."
-        )
+    path, lines = read_data_lines(path, "text<TAB>label")
     rows: list[tuple[int, list[str], str]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            if "\t" not in line:
-                raise DataFileError(f"{path}:{number}: no tab; expected 'text<TAB>label'")
-            text, label = line.rsplit("\t", 1)
-            words = (text.lower() if lowercase else text).split()
-            if not words:
-                raise DataFileError(f"{path}:{number}: the text is empty")
-            rows.append((number, words, label.strip()))
+    for number, line in lines:
+        if "\t" not in line:
+            raise DataFileError(f"{path}:{number}: no tab; expected 'text<TAB>label'")
+        text, label = line.rsplit("\t", 1)
+        words = (text.lower() if lowercase else text).split()
+        if not words:
+            raise DataFileError(f"{path}:{number}: the text is empty")
+        rows.append((number, words, label.strip()))
     if not rows:
         raise DataFileError(f"{path} holds no examples (the file is empty)")
     names = list(labels) if labels else sorted({r[2] for r in rows if not r[2].isdigit()})
@@ -160,42 +160,58 @@ def read_text_tsv(
     return examples, names
 
 
+@dataclass
+class TextTsvConfig(TaskConfig):
+    """text_tsv: your text classification data. train_path, valid_path, test_path:
+    ``text<TAB>label`` files. labels: class names in order (null: the names found in the
+    training file, sorted). lowercase, min_freq, max_vocab, batch_size, data_seed."""
+
+    _target_: str = "seqlab.tasks.text_classification.TextTsvConfig"
+    name: str = "text_tsv"
+    train_path: str | None = None
+    valid_path: str | None = None
+    test_path: str | None = None
+    labels: list[str] | None = None
+    lowercase: bool = False
+    min_freq: int = 1
+    max_vocab: int | None = None
+    batch_size: int = 64
+    data_seed: int = 0
+
+    offers = (SEQUENCE,)
+
+    def __post_init__(self) -> None:
+        require_paths(self, "text<TAB>label")
+        require_at_least("task", 1, batch_size=self.batch_size, min_freq=self.min_freq)
+        check_vocabulary_and_batching(None, self.max_vocab)
+
+    def build(self, output: str) -> L.LightningDataModule:
+        return TextTsvDataModule(self)
+
+
 class TextTsvDataModule(TextClassificationDataModule):
     """Your own text classification data from train / valid / test TSV files."""
 
-    task_name = "text_tsv"
-    focus_metric = None
-
-    def __init__(
-        self,
-        train_path: str,
-        valid_path: str,
-        test_path: str,
-        labels: list[str] | None = None,
-        lowercase: bool = False,
-        batch_size: int = 64,
-        min_freq: int = 1,
-        max_vocab: int | None = None,
-        data_seed: int = 0,
-    ) -> None:
-        super().__init__(batch_size, min_freq, max_vocab, data_seed)
-        self.paths = {"train": train_path, "val": valid_path, "test": test_path}
-        for key, value in zip(
-            ("train_path", "valid_path", "test_path"), self.paths.values(), strict=True
-        ):
-            if not value:
-                raise DataFileError(f"task.{key} is not set; give a text<TAB>label file")
-        self.labels = list(labels) if labels else None
-        self.lowercase = lowercase
+    def __init__(self, config: TextTsvConfig) -> None:
+        super().__init__(
+            config.name, config.batch_size, config.min_freq, config.max_vocab, config.data_seed
+        )
+        self.paths = {
+            "train": config.train_path,
+            "val": config.valid_path,
+            "test": config.test_path,
+        }
+        self.labels = list(config.labels) if config.labels else None
+        self.lowercase = config.lowercase
         self._names: list[str] | None = None
 
     def make_examples(self) -> dict[str, list[TextExample]]:
-        train, names = read_text_tsv(self.paths["train"], self.labels, self.lowercase)
+        train, names = read_text_tsv(str(self.paths["train"]), self.labels, self.lowercase)
         self._names = names
         return {
             "train": train,
-            "val": read_text_tsv(self.paths["val"], names, self.lowercase)[0],
-            "test": read_text_tsv(self.paths["test"], names, self.lowercase)[0],
+            "val": read_text_tsv(str(self.paths["val"]), names, self.lowercase)[0],
+            "test": read_text_tsv(str(self.paths["test"]), names, self.lowercase)[0],
         }
 
     def label_names(self) -> list[str]:
@@ -203,3 +219,6 @@ class TextTsvDataModule(TextClassificationDataModule):
             self.setup()
         assert self._names is not None
         return self._names
+
+
+store_schema("task", "text_tsv", TextTsvConfig)

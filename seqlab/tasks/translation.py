@@ -17,9 +17,15 @@ set separately (the -30 / -50 suffix of RNNenc-30 / RNNsearch-50 is the training
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from seqlab.tasks.base import require_at_least_one
-from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
+import lightning as L
+
+from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.errors import ConfigError
+from seqlab.spec import SEQ2SEQ
+from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule, check_vocabulary_and_batching
+from seqlab.tasks.splits import SPLITS, split_seed
 
 LEXICON: dict[str, dict[str, str]] = {
     "DET": {"the": "le", "a": "un", "this": "ce", "every": "chaque", "my": "mon", "some": "des"},
@@ -132,68 +138,107 @@ def generate_pairs(
     return pairs
 
 
+@dataclass
+class TranslationConfig(TaskConfig):
+    """translation: the synthetic language pair.
+
+    min_len..max_len: source lengths of training and validation pairs (the -30 / -50 of
+    RNNenc-30 / RNNsearch-50 is max_len); test_min_len..test_max_len: of test pairs.
+    n_train, n_val, n_test: pairs per split. pool_max_len: draw the n_train training pairs
+    on [min_len, pool_max_len] and keep those of at most max_len words, as Bahdanau et al.
+    trained their -30 models on the short sentences of the same corpus (null: draw on
+    [min_len, max_len]). case_markers: a particle after every target noun (ka) and verb (ta).
+    batch_size: sentences per batch (evaluation, and training unless batch_tokens);
+    batch_tokens: training batches of about this many source tokens instead. min_freq,
+    max_vocab: vocabulary from the training pairs. data_seed: seeds of the splits.
+    """
+
+    _target_: str = "seqlab.tasks.translation.TranslationConfig"
+    name: str = "translation"
+    min_len: int = 1
+    max_len: int = 50
+    test_min_len: int = 1
+    test_max_len: int = 60
+    n_train: int = 30000
+    pool_max_len: int | None = None
+    n_val: int = 500
+    n_test: int = 3000
+    batch_size: int = 64
+    batch_tokens: int | None = None
+    case_markers: bool = False
+    data_seed: int = 0
+    min_freq: int = 1
+    max_vocab: int | None = None
+
+    offers = (SEQ2SEQ,)
+
+    def __post_init__(self) -> None:
+        if self.pool_max_len is not None and self.pool_max_len < self.max_len:
+            raise ConfigError(
+                f"task.pool_max_len ({self.pool_max_len}) must be >= task.max_len "
+                f"({self.max_len}): the training pairs are the pool's sentences of at most "
+                f"max_len words"
+            )
+        if not 1 <= self.min_len <= self.max_len:
+            raise ConfigError(
+                f"need 1 <= task.min_len <= task.max_len, got {self.min_len}, {self.max_len}"
+            )
+        if not 1 <= self.test_min_len <= self.test_max_len:
+            raise ConfigError(
+                f"need 1 <= task.test_min_len <= task.test_max_len, got {self.test_min_len}, "
+                f"{self.test_max_len}"
+            )
+        require_at_least(
+            "task",
+            1,
+            n_train=self.n_train,
+            n_val=self.n_val,
+            n_test=self.n_test,
+            batch_size=self.batch_size,
+            min_freq=self.min_freq,
+        )
+        check_vocabulary_and_batching(self.batch_tokens, self.max_vocab)
+
+    def build(self, output: str) -> L.LightningDataModule:
+        return TranslationDataModule(self)
+
+
 class TranslationDataModule(Seq2SeqDataModule):
     """Synthetic translation: train/val on [min_len, max_len], test on [test_min_len,
-    test_max_len], each split from its own seed.
+    test_max_len], each split from its own seed (see :class:`TranslationConfig`)."""
 
-    pool_max_len: draw the n_train training pairs on [min_len, pool_max_len] and keep those
-    of at most max_len words, as Bahdanau et al. trained their -30 models on the sentences
-    of up to 30 words of the same corpus (so on fewer pairs than the -50 models). None: all
-    n_train pairs are drawn on [min_len, max_len]."""
-
-    task_name = "translation"
-
-    def __init__(
-        self,
-        min_len: int = 1,
-        max_len: int = 50,
-        test_min_len: int = 1,
-        test_max_len: int = 60,
-        n_train: int = 30000,
-        n_val: int = 500,
-        n_test: int = 3000,
-        batch_size: int = 64,
-        data_seed: int = 0,
-        min_freq: int = 1,
-        max_vocab: int | None = None,
-        batch_tokens: int | None = None,
-        case_markers: bool = False,
-        pool_max_len: int | None = None,
-    ) -> None:
-        super().__init__(batch_size, min_freq, max_vocab, data_seed, batch_tokens)
-        self.case_markers = case_markers
-        if pool_max_len is not None and pool_max_len < max_len:
-            raise ValueError(
-                f"task.pool_max_len ({pool_max_len}) must be >= task.max_len ({max_len}): the "
-                f"training pairs are the pool's sentences of at most max_len words"
-            )
-        self.pool_max_len = pool_max_len
-        if not 1 <= min_len <= max_len:
-            raise ValueError(f"need 1 <= task.min_len <= task.max_len, got {min_len}, {max_len}")
-        if not 1 <= test_min_len <= test_max_len:
-            raise ValueError(
-                f"need 1 <= task.test_min_len <= task.test_max_len, got {test_min_len}, "
-                f"{test_max_len}"
-            )
-        require_at_least_one(n_train=n_train, n_val=n_val, n_test=n_test)
+    def __init__(self, config: TranslationConfig) -> None:
+        super().__init__(
+            config.name,
+            config.batch_size,
+            config.min_freq,
+            config.max_vocab,
+            config.data_seed,
+            config.batch_tokens,
+        )
+        self.config = config
         self.ranges = {
-            "train": (min_len, max_len),
-            "val": (min_len, max_len),
-            "test": (test_min_len, test_max_len),
+            "train": (config.min_len, config.max_len),
+            "val": (config.min_len, config.max_len),
+            "test": (config.test_min_len, config.test_max_len),
         }
-        self.sizes = {"train": n_train, "val": n_val, "test": n_test}
+        self.sizes = {"train": config.n_train, "val": config.n_val, "test": config.n_test}
 
     def make_pairs(self) -> dict[str, list[Pair]]:
         pairs = {}
-        for offset, split in enumerate(("train", "val", "test"), start=1):
+        pool_max_len = self.config.pool_max_len
+        for split in SPLITS:
             low, high = self.ranges[split]
-            pool_high = self.pool_max_len if split == "train" and self.pool_max_len else high
+            pool_high = pool_max_len if split == "train" and pool_max_len else high
             drawn = generate_pairs(
                 self.sizes[split],
                 low,
                 pool_high,
-                random.Random(1_000_003 * self.data_seed + offset),
-                self.case_markers,
+                random.Random(split_seed(self.data_seed, split)),
+                self.config.case_markers,
             )
             pairs[split] = [pair for pair in drawn if len(pair[0]) <= high]
         return pairs
+
+
+store_schema("task", "translation", TranslationConfig)

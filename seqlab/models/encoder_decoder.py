@@ -23,10 +23,49 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from seqlab.config import ModelConfig, require_positive, store_schema
+from seqlab.errors import ConfigError
 from seqlab.models.attention import AdditiveAttention
-from seqlab.models.recurrent import Recurrent, State
+from seqlab.models.padding import real_mask
+from seqlab.models.recurrent import Recurrent, RecurrentConfig, State
 from seqlab.models.sampled_decoder import sampled_fixed_context
+from seqlab.spec import SEQ2SEQ, TaskSpec
 from seqlab.tasks.vocab import BOS_ID, PAD_ID
+
+
+@dataclass
+class Seq2SeqConfig(RecurrentConfig, ModelConfig):
+    """seq2seq (RNNencdec) and seq2seq_attention (RNNsearch); every option of
+    :class:`~seqlab.models.recurrent.RecurrentConfig` (for encoder and decoder;
+    ``bidirectional`` is the encoder's), plus
+
+    attention: additive attention over the encoder states instead of one fixed context.
+    attention_size: size of the attention layer (W_a, U_a, v_a).
+    decoder_bidirectional: always refused (a decoder generates left to right); present so
+    that asking for it gets a clear message.
+    """
+
+    _target_: str = "seqlab.models.encoder_decoder.Seq2SeqConfig"
+    name: str = "seq2seq"
+    cell: str = "gru"
+    embedding_size: int = 64
+    attention: bool = False
+    attention_size: int = 128
+    decoder_bidirectional: bool = False
+
+    outputs = (SEQ2SEQ,)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive("model", attention_size=self.attention_size)
+        if self.decoder_bidirectional:
+            raise ConfigError(
+                "a decoder cannot be bidirectional: it generates left to right and the future "
+                "tokens do not exist yet. Use model.bidirectional=true for the encoder instead."
+            )
+
+    def build(self, spec: TaskSpec) -> nn.Module:
+        return Seq2Seq(spec.vocab_size, spec.num_classes, self)
 
 
 @dataclass
@@ -63,67 +102,37 @@ class Seq2Seq(nn.Module):
 
     Args:
         source_vocab, target_vocab: vocabulary sizes (id 0 is padding in both).
-        cell: rnn | lstm | gru for encoder and decoder. embedding_size, hidden_size, layers.
-        bidirectional: bidirectional encoder. attention: RNNsearch instead of RNNencdec.
+        config: cell, sizes, layers, dropout, the encoder's direction, attention (RNNsearch
+            instead of RNNencdec) and its size.
     """
 
-    def __init__(
-        self,
-        source_vocab: int,
-        target_vocab: int,
-        cell: str = "gru",
-        embedding_size: int = 64,
-        hidden_size: int = 128,
-        layers: int = 1,
-        bidirectional: bool = False,
-        attention: bool = False,
-        attention_size: int = 128,
-        dropout: float = 0.0,
-        impl: str = "fused",
-        forget_bias: float = 1.0,
-        recurrent_init: str = "default",
-        recurrent_gain: float = 1.0,
-    ) -> None:
+    def __init__(self, source_vocab: int, target_vocab: int, config: Seq2SeqConfig) -> None:
         super().__init__()
-        self.cell = cell
-        self.layers = layers
-        self.hidden_size = hidden_size
-        self.uses_attention = attention
-        rnn_options = dict(
-            dropout=dropout,
-            impl=impl,
-            forget_bias=forget_bias,
-            recurrent_init=recurrent_init,
-            recurrent_gain=recurrent_gain,
-        )
+        self.cell = config.cell
+        self.layers = config.layers
+        self.hidden_size = config.hidden_size
+        embedding_size = config.embedding_size
         self.source_embedding = nn.Embedding(source_vocab, embedding_size, padding_idx=PAD_ID)
-        self.encoder = Recurrent(
-            cell, embedding_size, hidden_size, layers, bidirectional, **rnn_options
-        )
+        self.encoder = Recurrent.from_config(config, embedding_size)
         context_size = self.encoder.output_size
         self.target_embedding = nn.Embedding(target_vocab, embedding_size, padding_idx=PAD_ID)
-        self.decoder = Recurrent(
-            cell,
-            embedding_size + context_size,
-            hidden_size,
-            layers,
-            bidirectional=False,
-            **rnn_options,
+        self.decoder = Recurrent.from_config(
+            config, embedding_size + context_size, bidirectional=False
         )
-        self.init_state = nn.Linear(context_size, layers * hidden_size)
+        self.init_state = nn.Linear(context_size, config.layers * config.hidden_size)
         self.attention = (
-            AdditiveAttention(hidden_size, context_size, attention_size) if attention else None
+            AdditiveAttention(config.hidden_size, context_size, config.attention_size)
+            if config.attention
+            else None
         )
-        self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(hidden_size + context_size + embedding_size, target_vocab)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(config.hidden_size + context_size + embedding_size, target_vocab)
 
     # ----- encoder -----------------------------------------------------------------------
     def encode(self, src: Tensor, src_lengths: Tensor) -> tuple[Memory, State]:
         """src (B, S), src_lengths (B,) -> memory, decoder initial state (L, B, H)."""
         encoded = self.encoder(self.dropout(self.source_embedding(src)), src_lengths)
-        mask = (
-            torch.arange(src.size(1), device=src.device)[None] < src_lengths.to(src.device)[:, None]
-        )
+        mask = real_mask(src, src_lengths)
         keys = self.attention.project_keys(encoded.outputs) if self.attention else None
         memory = Memory(encoded.outputs, mask, encoded.last, keys)
         h0 = torch.tanh(self.init_state(encoded.last))  # (B, L*H)
@@ -208,3 +217,6 @@ class Seq2Seq(nn.Module):
             step_logits, state, _ = self.step(prev, state, memory)
             logits.append(step_logits)
         return torch.stack(logits, 1)
+
+
+store_schema("model", "seq2seq", Seq2SeqConfig)

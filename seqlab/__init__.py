@@ -1,0 +1,1 @@
+"""seqlab: train, compare and reproduce the classic findings of recurrent sequence models."""

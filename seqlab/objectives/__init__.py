@@ -1,0 +1,32 @@
+"""LightningModules, one per output shape (not per model): per-step labels, one label per
+sequence, an output sequence. :func:`build_objective` picks the one a task's spec asks for."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from seqlab.models.search import DecodingConfig
+from seqlab.objectives.base import SeqlabObjective
+from seqlab.objectives.classification import ClassificationObjective
+from seqlab.objectives.per_step import PerStepObjective
+from seqlab.objectives.seq2seq import Seq2SeqObjective
+from seqlab.spec import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
+from seqlab.training import TrainingConfig
+
+OBJECTIVES: dict[str, type[SeqlabObjective]] = {
+    PER_STEP: PerStepObjective,
+    SEQUENCE: ClassificationObjective,
+    SEQ2SEQ: Seq2SeqObjective,
+}
+
+
+def build_objective(
+    model: nn.Module,
+    training: TrainingConfig,
+    spec: TaskSpec,
+    decoding: DecodingConfig | None = None,
+) -> SeqlabObjective:
+    """The objective that trains ``model`` on a task with this ``spec``."""
+    if spec.output == SEQ2SEQ:
+        return Seq2SeqObjective(model, training, spec, decoding)  # type: ignore[arg-type]
+    return OBJECTIVES[spec.output](model, training, spec)

@@ -1,0 +1,63 @@
+"""The typed schema of a whole run's config (configs/train.yaml lists it first in its
+defaults), and the registration of every group's schema in Hydra's ConfigStore."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+import seqlab.models
+import seqlab.tasks
+from seqlab.models.search import DecodingConfig
+from seqlab.runtime import RuntimeConfig
+
+
+@dataclass
+class RunConfig:
+    """Top-level keys of ``python -m seqlab.train``.
+
+    seed: seeds everything (lightning.seed_everything); label: this run's name in plots and
+    summaries (null = derived from the model). decoding, runtime: typed option blocks.
+    task, model, training, trainer, callbacks: the config groups, each typed by its own
+    schema.
+    """
+
+    seed: int = 0
+    label: str | None = None
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    task: Any = MISSING
+    model: Any = MISSING
+    training: Any = MISSING
+    trainer: Any = MISSING
+    callbacks: Any = MISSING
+
+
+def short_dirname(text: str, limit: int = 100) -> str:
+    """``text`` if at most ``limit`` characters, else its start and a hash of the whole: sweep
+    job dirs are named by their overrides, and file names longer than 255 bytes fail."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 9]}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+def register_schemas() -> None:
+    """Store every schema before configs are composed: import each module of seqlab.models
+    and seqlab.tasks (a module stores its schemas when imported, so a new model or task
+    module needs no registration elsewhere), the training and callbacks groups, and the
+    run's root schema as ``seqlab_run``; and the ``seqlab_short`` resolver of sweep dir
+    names."""
+    for package in (seqlab.models, seqlab.tasks):
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
+    importlib.import_module("seqlab.training")
+    importlib.import_module("seqlab.callbacks")
+    ConfigStore.instance().store(name="seqlab_run", node=RunConfig)
+    if not OmegaConf.has_resolver("seqlab_short"):
+        OmegaConf.register_new_resolver("seqlab_short", short_dirname)

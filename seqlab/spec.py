@@ -1,0 +1,66 @@
+"""What a task tells the rest of seqlab once its data is built: the shape of the output it
+asks for, sizes, metric names, vocabularies. Plain Python (no Lightning): models read it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from seqlab.tasks.vocab import Vocab
+
+# The three output shapes seqlab trains. A model declares the ones it can produce, a task the
+# ones it can serve; each has one objective (seqlab/objectives/).
+PER_STEP, SEQUENCE, SEQ2SEQ = "per_step", "sequence", "seq2seq"
+OUTPUTS = (PER_STEP, SEQUENCE, SEQ2SEQ)
+OUTPUT_WORDS = {
+    PER_STEP: "one output per input step",
+    SEQUENCE: "one label per sequence",
+    SEQ2SEQ: "an output sequence (an encoder-decoder)",
+}
+
+
+@dataclass
+class TaskSpec:
+    """Sizes and metric names a task reports after its data is built.
+
+    output: PER_STEP (one label per input position), SEQUENCE (one label per sequence) or
+        SEQ2SEQ (a new output sequence).
+    vocab_size / num_classes: input vocabulary and output classes (the target vocabulary for
+        seq2seq).
+    fixed_length: every sequence has the same length (no padding), which truncated BPTT needs.
+    focus_metric: name of the accuracy over the positions or examples marked in
+        ``batch["focus"]`` (copy: recall_acc; tagging: acc_ambiguous; sentiment:
+        acc_order_dependent).
+    baseline_ce: a reference cross-entropy logged beside the model's (copy: memoryless).
+    solved_when: (validation metric, threshold): the task counts as solved once the metric
+        reaches the threshold; training stops there when ``callbacks.stop_when_solved``.
+    source_vocab / target_vocab: the word vocabularies of text tasks (saved in checkpoints).
+    """
+
+    name: str
+    output: str
+    vocab_size: int
+    num_classes: int
+    fixed_length: bool = False
+    focus_metric: str | None = None
+    baseline_ce: float | None = None
+    solved_when: tuple[str, float] | None = None
+    source_vocab: Vocab | None = None
+    target_vocab: Vocab | None = None
+
+    @property
+    def plot_metrics(self) -> list[str]:
+        """Test metrics a sweep draws as bars (accuracies in [0, 1]); none for seq2seq, whose
+        figure is BLEU against sentence length."""
+        if self.output == SEQ2SEQ:
+            return []
+        return ["test/acc"] + ([f"test/{self.focus_metric}"] if self.focus_metric else [])
+
+    def vocab_note(self) -> str:
+        """`` vocab=S/T`` for text tasks (empty otherwise), for the startup line."""
+        if self.source_vocab is None:
+            return ""
+        target = f"/{len(self.target_vocab)}" if self.target_vocab is not None else ""
+        return f" vocab={len(self.source_vocab)}{target}"

@@ -1,0 +1,42 @@
+"""Reading users' data files: UTF-8 text, one example per line, errors naming file and line."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from seqlab.errors import DataFileError
+
+
+def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int, str]]]:
+    """The non-blank lines of a UTF-8 file with their 1-based line numbers.
+
+    Windows line ends (CRLF) and a UTF-8 byte-order mark are read as if absent. A missing
+    file, or bytes that are not UTF-8, stop with a DataFileError naming the file (and line);
+    ``layout`` (e.g. ``source<TAB>target``) goes into the message for a missing file.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataFileError(
+            f"data file {path.resolve()} does not exist. Give task.train_path / "
+            f"task.valid_path / task.test_path as paths to {layout} files (relative paths "
+            f"are taken from the directory you run seqlab in)."
+        )
+    raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_number = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - raw.rfind(b"\n", 0, error.start)
+        raise DataFileError(
+            f"{path}:{line_number}: not valid UTF-8 ({error.reason} at byte {column} of the line); "
+            f"save the file as UTF-8"
+        ) from None
+    lines = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if line.strip():
+            lines.append((number, line))
+    return path, lines
