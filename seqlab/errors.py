@@ -46,11 +46,12 @@ class NonFiniteLossError(SeqlabError, RuntimeError):
 @contextmanager
 def error_boundary(program: str, usage: str | None = None) -> Iterator[None]:
     """Turn a :class:`SeqlabError` into ``<program>: <kind>: <message>`` on stderr and
-    ``SystemExit(1)``; ``usage`` is printed after the message when given."""
+    ``SystemExit`` with the error's ``exit_code`` (1 unless it says otherwise); ``usage`` is
+    printed after the message when given."""
     try:
         yield
     except SeqlabError as error:
         print(f"{program}: {error.kind}: {error}", file=sys.stderr)
         if usage:
             print(usage, file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(getattr(error, "exit_code", 1)) from None

@@ -15,6 +15,7 @@ from omegaconf import MISSING, OmegaConf
 import seqlab.models
 import seqlab.tasks
 from seqlab.models.search import DecodingConfig
+from seqlab.resume import default_run_dir, hydra_output_subdir
 from seqlab.runtime import RuntimeConfig
 
 
@@ -23,13 +24,15 @@ class RunConfig:
     """Top-level keys of ``python -m seqlab.train``.
 
     seed: seeds everything (lightning.seed_everything); label: this run's name in plots and
-    summaries (null = derived from the model). decoding, runtime: typed option blocks.
+    summaries (null = derived from the model); resume: a run dir to continue (seqlab.resume).
+    decoding, runtime: typed option blocks.
     task, model, training, trainer, callbacks: the config groups, each typed by its own
     schema.
     """
 
     seed: int = 0
     label: str | None = None
+    resume: str | None = None
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     task: Any = MISSING
@@ -51,13 +54,18 @@ def register_schemas() -> None:
     """Store every schema before configs are composed: import each module of seqlab.models
     and seqlab.tasks (a module stores its schemas when imported, so a new model or task
     module needs no registration elsewhere), the training and callbacks groups, and the
-    run's root schema as ``seqlab_run``; and the ``seqlab_short`` resolver of sweep dir
-    names."""
+    run's root schema as ``seqlab_run``; and the resolvers of run and sweep dir names."""
     for package in (seqlab.models, seqlab.tasks):
         for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
             importlib.import_module(module.name)
     importlib.import_module("seqlab.training")
     importlib.import_module("seqlab.callbacks")
     ConfigStore.instance().store(name="seqlab_run", node=RunConfig)
-    if not OmegaConf.has_resolver("seqlab_short"):
-        OmegaConf.register_new_resolver("seqlab_short", short_dirname)
+    resolvers = {
+        "seqlab_short": short_dirname,
+        "seqlab_run_dir": default_run_dir,
+        "seqlab_hydra_subdir": hydra_output_subdir,
+    }
+    for name, resolver in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver, use_cache=True)

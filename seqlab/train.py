@@ -24,10 +24,12 @@ from seqlab.callbacks import CallbacksConfig, build_callbacks, check_monitored_m
 from seqlab.compatibility import check_combination, check_spec
 from seqlab.config import ModelConfig, TaskConfig, build_config, instantiate_config
 from seqlab.errors import ConfigError, error_boundary
+from seqlab.logs import build_loggers
 from seqlab.models import count_parameters
 from seqlab.models.search import DecodingConfig
 from seqlab.objectives import OBJECTIVES, build_objective
 from seqlab.results import RESULTS_FILE, flatten, write_hypotheses, write_results
+from seqlab.resume import ResumePoint, newest_checkpoint, prepare_resume, requeued_under_slurm
 from seqlab.runtime import RuntimeConfig, configure_runtime
 from seqlab.schema import register_schemas
 from seqlab.spec import TaskSpec
@@ -121,11 +123,13 @@ def checkpoint_step(path: str) -> int | None:
     return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["global_step"])
 
 
-def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Train and test one configuration; return what was written to results.json."""
+def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
+    """Train and test one configuration (continuing from ``resume`` if given); return what was
+    written to results.json."""
     started = time.perf_counter()
     run_dir = Path(run_dir)
-    guard_run_dir(run_dir)
+    if resume is None:
+        guard_run_dir(run_dir)
     plan = plan_run(cfg)
     config = config_as_run(cfg, plan)
     runtime_report = configure_runtime(plan.runtime)
@@ -145,16 +149,27 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         f"{spec.vocab_note()} run_dir={run_dir}",
         flush=True,
     )
+    if resume is not None:
+        print(f"seqlab: resuming from {resume.checkpoint} (optimizer step {resume.step})")
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(config, run_dir / "config.yaml")
 
-    callbacks, checkpoint, throughput = build_callbacks(plan.callbacks, spec, run_dir)
-    trainer, tensorboard = build_trainer(plan.trainer, run_dir, callbacks)
-    trainer.fit(objective, datamodule=datamodule)
+    callbacks = build_callbacks(plan.callbacks, spec, run_dir)
+    tensorboard, csv_logger = build_loggers(
+        run_dir, resume and resume.step, resume and resume.csv_rows
+    )
+    trainer = build_trainer(plan.trainer, run_dir, callbacks.all, [tensorboard, csv_logger])
+    with callbacks.preemption.installed():
+        trainer.fit(
+            objective,
+            datamodule=datamodule,
+            ckpt_path=resume and resume.checkpoint,
+            weights_only=True,
+        )
     steps_trained, epochs_trained = trainer.global_step, trainer.current_epoch
-    best = checkpoint.best_model_path
+    best = callbacks.checkpoint.best_model_path
     test_metrics = trainer.test(
-        objective, datamodule=datamodule, ckpt_path=best or None, verbose=False
+        objective, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
     )[0]
     wall_time = time.perf_counter() - started
 
@@ -165,13 +180,14 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         "seed": int(cfg.seed),
         "parameters": n_params,
         "wall_time_s": round(wall_time, 2),
-        "train_tokens_per_s": round(throughput.tokens_per_second, 1),
+        "train_tokens_per_s": round(callbacks.throughput.tokens_per_second, 1),
         "optimizer_steps": steps_trained,
         "epochs": epochs_trained,
         "best_checkpoint_step": checkpoint_step(best),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "best_checkpoint": best or None,
-        "last_checkpoint": checkpoint.last_model_path or None,
+        "last_checkpoint": callbacks.checkpoint.last_model_path or None,
+        "resumed_from": None if resume is None else f"{resume.checkpoint} (step {resume.step})",
         "runtime": runtime_report,
         "plot_metrics": spec.plot_metrics,
         **metrics,
@@ -184,6 +200,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     write_results(run_dir, results)
     hparams = flatten({group: results["config"][group] for group in ("model", "task", "training")})
     tensorboard.log_hyperparams({**hparams, "seed": cfg.seed}, metrics=metrics)
+    tensorboard.finalize("success")  # every event on disk before the run is reported done
     print(f"\nseqlab: run dir {run_dir}")
     for name, value in metrics.items():
         print(f"  {name:<28} {value:.4f}")
@@ -194,10 +211,24 @@ def run(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     return results
 
 
+def resume_run(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
+    """Continue the run in ``run_dir`` from its newest checkpoint with its own config (the
+    ``overrides`` may only lengthen the budget), in the same directory and logs."""
+    cfg, point = prepare_resume(Path(run_dir), overrides)
+    return run(cfg, Path(run_dir), resume=point)
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     with error_boundary("seqlab"):
-        run(cfg, Path(HydraConfig.get().runtime.output_dir))
+        if cfg.resume:
+            resume_run(Path(cfg.resume), list(hydra_cfg.overrides.task))
+        elif requeued_under_slurm() and newest_checkpoint(run_dir) is not None:
+            resume_run(run_dir, [])  # Slurm restarted this job: continue its run
+        else:
+            run(cfg, run_dir)
 
 
 if __name__ == "__main__":

@@ -6,21 +6,32 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
+from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.checkpointing import AtomicCheckpointIO
 from seqlab.errors import ConfigError
 
-# Trainer arguments seqlab sets itself: the run dir, its loggers and callbacks.
-SET_BY_SEQLAB = ("default_root_dir", "logger", "callbacks")
+# Trainer arguments seqlab sets itself: the run dir, its loggers, callbacks and checkpoint IO.
+SET_BY_SEQLAB = ("default_root_dir", "logger", "callbacks", "plugins")
+# Lightning options that do nothing, or the wrong thing, under seqlab's manual optimisation.
+# (key: the value that changes nothing, what to use instead)
+MANUAL_OPTIMISATION = {
+    "gradient_clip_val": (None, "clip with training.clip_norm (or training.clip_value)"),
+    "gradient_clip_algorithm": (None, "clip with training.clip_norm (or training.clip_value)"),
+    "accumulate_grad_batches": (1, "use a larger task.batch_size"),
+}
 
 
 def trainer_options(node: DictConfig | dict[str, Any]) -> dict[str, Any]:
@@ -44,8 +55,76 @@ def trainer_options(node: DictConfig | dict[str, Any]) -> dict[str, Any]:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f" (did you mean trainer.{close[0]}?)" if close else ""
             raise ConfigError(f"unknown key trainer.{key}{hint}: not an argument of {target}")
+    check_trainer_values(options)
     check_single_device(options)
     return options
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _require_int(key: str, value: Any, minimum: int, meaning: str, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if not _is_int(value) or value < minimum:
+        null = " or null" if allow_none else ""
+        note = f", {meaning}" if meaning else ""
+        raise ConfigError(
+            f"trainer.{key} must be an integer >= {minimum}{null}{note}; got {value!r}"
+        )
+
+
+def _require_fraction_or_count(key: str, value: Any, zero_ok: bool) -> None:
+    if value is None:
+        return
+    low = 0 if zero_ok else 1
+    if _is_int(value) and value >= low:
+        return
+    if isinstance(value, float) and (value >= 0.0 if zero_ok else value > 0.0) and value <= 1.0:
+        return
+    raise ConfigError(
+        f"trainer.{key} must be a number of batches (an integer >= {low}), a fraction in "
+        f"{'[0' if zero_ok else '(0'}, 1] or null; got {value!r}"
+    )
+
+
+def check_trainer_values(options: dict[str, Any]) -> None:
+    """The budget, logging and device options, checked before anything runs (Lightning
+    would refuse some of them only after the data is built, with a traceback)."""
+    for key, (inert, advice) in MANUAL_OPTIMISATION.items():
+        if options.get(key, inert) != inert:
+            raise ConfigError(f"trainer.{key} does not apply: seqlab optimises manually; {advice}")
+    get = options.get
+    _require_int("max_epochs", get("max_epochs"), -1, "-1 = no limit", allow_none=True)
+    _require_int("min_epochs", get("min_epochs"), 0, "", allow_none=True)
+    _require_int("max_steps", get("max_steps", -1), -1, "-1 = no limit", allow_none=False)
+    _require_int("min_steps", get("min_steps"), 0, "", allow_none=True)
+    _require_int("log_every_n_steps", get("log_every_n_steps", 50), 1, "", allow_none=False)
+    _require_int("num_sanity_val_steps", get("num_sanity_val_steps", 0), -1, "", False)
+    _require_int("check_val_every_n_epoch", get("check_val_every_n_epoch"), 1, "", True)
+    for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
+        _require_fraction_or_count(key, get(key), zero_ok=True)
+    _require_fraction_or_count("val_check_interval", get("val_check_interval"), zero_ok=False)
+    max_time = get("max_time")
+    if max_time is not None and not (
+        isinstance(max_time, dict) or re.fullmatch(r"\d+:\d\d:\d\d:\d\d", str(max_time))
+    ):
+        raise ConfigError(
+            f"trainer.max_time must be DD:HH:MM:SS (e.g. trainer.max_time=00:00:05:00) or "
+            f"null; got {max_time!r}"
+        )
+    progress = get("enable_progress_bar", "auto")
+    if progress != "auto" and not isinstance(progress, bool):
+        raise ConfigError(
+            f"trainer.enable_progress_bar must be true, false or auto; got {progress!r}"
+        )
+    accelerator = str(get("accelerator", "auto"))
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"trainer.accelerator={accelerator} (trainer=gpu), but PyTorch sees no GPU on this "
+            f"machine (torch.cuda.is_available() is False); use trainer=cpu"
+        )
 
 
 def check_single_device(trainer: dict[str, Any]) -> None:
@@ -75,13 +154,12 @@ def progress_bar_enabled(setting: Any) -> bool:
 
 
 def build_trainer(
-    options: dict[str, Any], run_dir: Path, callbacks: list[L.Callback]
-) -> tuple[L.Trainer, TensorBoardLogger]:
-    """The Trainer with TensorBoard and CSV loggers writing into ``run_dir``."""
-    tensorboard = TensorBoardLogger(
-        save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False
-    )
-    loggers = [tensorboard, CSVLogger(save_dir=run_dir, name="", version="")]
+    options: dict[str, Any], run_dir: Path, callbacks: list[L.Callback], loggers: list[Logger]
+) -> L.Trainer:
+    """The Trainer writing into ``run_dir`` through ``loggers``, with atomic checkpoints."""
+    plugins: list[Any] = [AtomicCheckpointIO()]
+    if SLURMEnvironment.detect():  # seqlab writes the checkpoint and requeues (Preemption)
+        plugins.append(SLURMEnvironment(auto_requeue=False))
     options = {
         "_target_": "lightning.pytorch.Trainer",
         **options,
@@ -89,11 +167,15 @@ def build_trainer(
     }
     try:
         trainer = instantiate(
-            options, default_root_dir=run_dir, callbacks=callbacks, logger=loggers
+            options,
+            default_root_dir=run_dir,
+            callbacks=callbacks,
+            logger=loggers,
+            plugins=plugins,
         )
     except InstantiationException as error:
         cause = error.__cause__ or error
         raise ConfigError(f"trainer: {cause}") from None
     except MisconfigurationException as error:
         raise ConfigError(f"trainer: {error}") from None
-    return trainer, tensorboard
+    return trainer

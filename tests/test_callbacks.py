@@ -16,10 +16,11 @@ SOLVABLE = TaskSpec("copy", PER_STEP, 10, 9, solved_when=("val/recall_acc", 0.99
 
 
 def test_the_task_declares_when_it_is_solved(tmp_path: Path):
-    callbacks, checkpoint, _ = build_callbacks(CallbacksConfig(), SOLVABLE, tmp_path)
+    built = build_callbacks(CallbacksConfig(), SOLVABLE, tmp_path)
+    checkpoint = built.checkpoint
     assert isinstance(checkpoint, ModelCheckpoint) and checkpoint.monitor == "val/ce"
     assert Path(checkpoint.dirpath) == tmp_path / "checkpoints"
-    stops = [c for c in callbacks if isinstance(c, EarlyStopping)]
+    stops = [c for c in built.all if isinstance(c, EarlyStopping)]
     assert [(s.monitor, s.stopping_threshold) for s in stops] == [("val/recall_acc", 0.995)]
 
 
@@ -27,13 +28,13 @@ def test_stopping_when_solved_can_be_turned_off_and_patience_added(tmp_path: Pat
     config = CallbacksConfig(
         monitor="val/acc", monitor_mode="max", stop_when_solved=False, patience=3
     )
-    callbacks, checkpoint, _ = build_callbacks(config, SOLVABLE, tmp_path)
-    stops = [c for c in callbacks if isinstance(c, EarlyStopping)]
+    built = build_callbacks(config, SOLVABLE, tmp_path)
+    stops = [c for c in built.all if isinstance(c, EarlyStopping)]
     assert [(s.monitor, s.patience) for s in stops] == [("val/acc", 3)]
-    assert checkpoint.mode == "max"
+    assert built.checkpoint.mode == "max"
     no_criterion = TaskSpec("tagging", PER_STEP, 10, 9)
-    callbacks, _, _ = build_callbacks(CallbacksConfig(), no_criterion, tmp_path)
-    assert not [c for c in callbacks if isinstance(c, EarlyStopping)]
+    built = build_callbacks(CallbacksConfig(), no_criterion, tmp_path)
+    assert not [c for c in built.all if isinstance(c, EarlyStopping)]
 
 
 def test_the_monitored_metric_must_be_logged():

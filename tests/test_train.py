@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from hydra.errors import ConfigCompositionException
 
 from seqlab.errors import ConfigError
 from tests.conftest import TINY, TINY_TASK, clean_error, compose_config, tiny, train
@@ -226,13 +227,100 @@ def test_a_task_stops_once_solved_and_patience_stops_a_plateau(tmp_path: Path):
         ),
         (["+trainer.logger=false"], "trainer.logger is set by seqlab"),
         (["trainer.accelerator=tpu"], "trainer: "),
+        (["trainer.accelerator=gpu"], "PyTorch sees no GPU on this machine"),
+        (["trainer.max_epochs=-5"], "trainer.max_epochs must be an integer >= -1"),
+        (["trainer.max_steps=-2"], "trainer.max_steps must be an integer >= -1"),
+        (["trainer.max_time=soon"], "trainer.max_time must be DD:HH:MM:SS"),
+        (["trainer.limit_train_batches=1.5"], "trainer.limit_train_batches must be a number"),
+        (["trainer.log_every_n_steps=0"], "trainer.log_every_n_steps must be an integer >= 1"),
+        (["trainer.val_check_interval=0"], "trainer.val_check_interval must be a number"),
+        (["trainer.enable_progress_bar=sometimes"], "trainer.enable_progress_bar must be"),
+        (["+trainer.gradient_clip_val=1.0"], "clip with training.clip_norm"),
+        (["+trainer.accumulate_grad_batches=4"], "seqlab optimises manually"),
+        (["callbacks.resume_every_n_steps=0"], "callbacks.resume_every_n_steps must be >= 1"),
+        (["callbacks.resume_keep=0"], "callbacks.resume_keep must be >= 1"),
     ],
 )
-def test_bad_input_stops_before_training(tmp_path, capsys, overrides, message):
-    cfg = compose_config([*overrides, *TINY])
+def test_bad_input_stops_before_training(tmp_path, capsys, earlier_run, overrides, message):
+    cfg = compose_config([*TINY, *overrides])
     error = clean_error(lambda: train_composed(cfg, tmp_path / "run"), capsys)
     assert message in error, error
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+BAD_FILES = {
+    "missing": None,
+    "no_tab": b"good\tpositive\njust words\n",
+    "empty": b"",
+    "empty_text": b"good\tpositive\n \tnegative\n",
+    "latin1": "caf\xe9 good\tpositive\n".encode("latin-1"),
+    "label": b"good\tpositive\nfine\tmaybe\n",
+    "empty_side": b"the dog\tle chien\n\tun chat\n",
+    "columns": b"a\tb\tc\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("task", "file", "message"),
+    [
+        ("text_tsv", "missing", "missing.tsv does not exist"),
+        ("text_tsv", "no_tab", "no_tab.tsv:2: no tab"),
+        ("text_tsv", "empty", "empty.tsv holds no examples"),
+        ("text_tsv", "empty_text", "empty_text.tsv:2: the text is empty"),
+        ("text_tsv", "latin1", "latin1.tsv:1: not valid UTF-8"),
+        ("text_tsv", "label", "label.tsv:2: label 'maybe' is neither a class (negative, positive)"),
+        ("tsv", "missing", "missing.tsv does not exist"),
+        ("tsv", "empty_side", "empty_side.tsv:2: the source side is empty"),
+        ("tsv", "columns", "columns.tsv:1: 3 tab-separated columns"),
+        ("tsv", "latin1", "latin1.tsv:1: not valid UTF-8"),
+    ],
+)
+def test_bad_data_files_stop_with_file_and_line(tmp_path, capsys, earlier_run, task, file, message):
+    good = tmp_path / "good.tsv"
+    good.write_text("good\tpositive\nbad\tnegative\n" if task == "text_tsv" else "a b\tc d\n")
+    bad = tmp_path / f"{file}.tsv"
+    if BAD_FILES[file] is not None:
+        bad.write_bytes(BAD_FILES[file])
+    model = "lstm" if task == "text_tsv" else "seq2seq"
+    labels = ["task.labels=[negative,positive]"] if task == "text_tsv" else []
+    cfg = compose_config(
+        [
+            f"model={model}",
+            f"task={task}",
+            f"task.train_path={good}",
+            f"task.valid_path={good}",
+            f"task.test_path={bad}",
+            *labels,
+            *TINY,
+        ]
+    )
+    error = clean_error(lambda: train_composed(cfg, tmp_path / "run"), capsys)
+    assert error.startswith("seqlab: data error: ") and message in error, error
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_value_of_the_wrong_type_is_refused_while_composing():
+    with pytest.raises(ConfigCompositionException, match="seed=abc"):
+        compose_config(["seed=abc"])
+    with pytest.raises(ConfigCompositionException, match="model.hidden_size=big"):
+        compose_config(["model.hidden_size=big"])
+
+
+@pytest.fixture(scope="module")
+def _earlier_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("earlier") / "run"
+    train(tiny("gru", "tagging"), run_dir)
+    return run_dir
+
+
+@pytest.fixture
+def earlier_run(_earlier_run_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    """A finished run, the current directory's outputs beside it; each test must leave it
+    untouched."""
+    monkeypatch.chdir(_earlier_run_dir.parent)
+    before = {p: p.read_bytes() for p in _earlier_run_dir.rglob("*") if p.is_file()}
+    yield _earlier_run_dir
+    assert {p: p.read_bytes() for p in _earlier_run_dir.rglob("*") if p.is_file()} == before
 
 
 def test_a_finished_run_dir_is_never_reused(tmp_path: Path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from seqlab.checkpointing import AtomicCheckpointIO
 from seqlab.errors import ConfigError
 from seqlab.trainer import build_trainer, check_single_device, progress_bar_enabled, trainer_options
 
@@ -21,11 +22,10 @@ def test_options_are_checked_against_the_trainer_signature():
 
 def test_lightning_refusals_become_configuration_errors(tmp_path):
     with pytest.raises(ConfigError, match="trainer: "):
-        build_trainer({"accelerator": "tpu", "devices": 1}, tmp_path, [])
-    trainer, tensorboard = build_trainer(
-        {"max_epochs": 1, "enable_progress_bar": False}, tmp_path, []
-    )
-    assert trainer.max_epochs == 1 and str(tensorboard.log_dir).startswith(str(tmp_path))
+        build_trainer({"accelerator": "tpu", "devices": 1}, tmp_path, [], [])
+    trainer = build_trainer({"max_epochs": 1, "enable_progress_bar": False}, tmp_path, [], [])
+    assert trainer.max_epochs == 1 and trainer.default_root_dir == str(tmp_path)
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
 
 
 @pytest.mark.parametrize(

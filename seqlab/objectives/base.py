@@ -8,15 +8,20 @@ steps per batch) and ordinary training (one) go through the same :meth:`optimize
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
 
 from seqlab.errors import NonFiniteLossError
+from seqlab.logs import RunCSVLogger
 from seqlab.spec import TaskSpec
 from seqlab.step_scalars import StepScalarBuffer
+from seqlab.tasks.batching import ResumableLoader
 from seqlab.training import TrainingConfig
 
 
@@ -79,6 +84,7 @@ class SeqlabObjective(L.LightningModule):
         self.checkpoint_metadata: dict[str, Any] = {}
         self.step_scalars = StepScalarBuffer()
         self._trainable: list[nn.Parameter] | None = None  # filled at the first step
+        self._restored: dict[str, Any] | None = None  # training state of a resumed run
 
     @classmethod
     def validation_metrics(cls, spec: TaskSpec) -> list[str]:
@@ -153,9 +159,18 @@ class SeqlabObjective(L.LightningModule):
 
     def on_train_start(self) -> None:
         self.step_scalars.flush_every = max(1, self.trainer.log_every_n_steps)
+        loader = self.trainer.train_dataloader
+        mid_epoch = isinstance(loader, ResumableLoader) and loader.sampler.resumes_mid_epoch
+        if self._restored and mid_epoch:
+            # Resumed inside an epoch: starting the loader drew from torch's generator, which
+            # the uninterrupted run did at the start of the epoch, before the checkpoint.
+            set_rng_states(self._restored["rng"])
 
     def on_train_epoch_start(self) -> None:
-        self._epoch_loss = [0.0, 0]
+        if self._restored and self._restored.get("epoch_loss"):
+            self._epoch_loss = list(self._restored.pop("epoch_loss"))
+        else:
+            self._epoch_loss = [0.0, 0]
 
     def on_validation_start(self) -> None:
         self.flush_step_scalars()
@@ -170,4 +185,53 @@ class SeqlabObjective(L.LightningModule):
             self.log("train/ce_epoch", total / count)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """The run's metadata, and what an exact resume needs beyond Lightning's own state:
+        every random generator, the running epoch mean, and how much of the logs belongs to
+        the steps before this checkpoint (all of it is written out first)."""
         checkpoint["seqlab"] = self.checkpoint_metadata
+        self.flush_step_scalars()
+        csv_rows = None
+        for logger in self.loggers:
+            logger.save()
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.flush()
+            if isinstance(logger, RunCSVLogger):
+                csv_rows = logger.rows_written
+        checkpoint["seqlab_state"] = {
+            "rng": rng_states(),
+            "epoch_loss": list(self._epoch_loss),
+            "csv_rows": csv_rows,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("seqlab_state")
+        if state is not None:
+            set_rng_states(state["rng"])
+            self._restored = dict(state)
+
+
+def rng_states() -> dict[str, Any]:
+    """torch's, numpy's and Python's generators (and CUDA's), as plain containers."""
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    states: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
+        "python": random.getstate(),
+    }
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    kind, keys, position, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+    random.setstate(_as_tuples(states["python"]))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _as_tuples(value: Any) -> Any:
+    """random.setstate wants the tuples it gave (a checkpoint may hold lists)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, list | tuple) else value

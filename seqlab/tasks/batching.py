@@ -1,21 +1,21 @@
 """Batches: slices of pre-generated tensors, or groups of similar length (padded, never
-packed). Every task's loaders come from here."""
+packed). Every task's loaders come from here.
+
+Training loaders are resumable (:class:`ResumableLoader`): their batch samplers know the
+epoch's shuffle and how many of its batches training has used, Lightning saves that in every
+checkpoint, and a resumed run continues inside the epoch with the next batch, in the same
+order as if it had never stopped.
+"""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    Dataset,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-)
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 Batch = dict[str, Tensor]
 
@@ -47,21 +47,78 @@ class TensorDictDataset(Dataset):
         return {name: t[index] for name, t in self.tensors.items()}
 
 
-def batch_loader(tensors: Batch, batch_size: int, shuffle: bool) -> DataLoader:
-    """A DataLoader that slices whole batches out of pre-generated tensors (no per-item work)."""
-    dataset = TensorDictDataset(tensors)
-    base = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-    return DataLoader(
-        dataset, sampler=BatchSampler(base, batch_size, drop_last=False), batch_size=None
-    )
+class ResumableBatches(Sampler[list[int]]):
+    """Base of the training batch samplers: an epoch's batches, and a state that lets a
+    resumed run continue the epoch where it stopped.
+
+    ``consumed`` is the number of this epoch's batches training has started (set by
+    seqlab.checkpointing.TrackDataPosition, because Lightning fetches one batch ahead);
+    ``epoch_key`` identifies the epoch's order. After :meth:`load_state_dict`, the next
+    iteration yields the rest of that epoch (nothing if it was complete, then a new epoch).
+    """
+
+    def __init__(self) -> None:
+        self.consumed = 0
+        self.epoch_key: int | None = None
+        self._resume: dict[str, int] | None = None
+
+    @property
+    def resumes_mid_epoch(self) -> bool:
+        """The next iteration continues a partly trained epoch."""
+        return self._resume is not None and 0 < self._resume["consumed"] < len(self)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epoch_key": self.epoch_key, "consumed": self.consumed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._resume = {"epoch_key": int(state["epoch_key"]), "consumed": int(state["consumed"])}
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if self.resumes_mid_epoch:
+            assert self._resume is not None
+            key, start = self._resume["epoch_key"], self._resume["consumed"]
+        else:
+            key, start = self.new_epoch_key(), 0
+        self._resume = None
+        self.epoch_key, self.consumed = key, start
+        yield from self.epoch_batches(key)[start:]
+
+    def new_epoch_key(self) -> int:
+        raise NotImplementedError
+
+    def epoch_batches(self, key: int) -> list[list[int]]:
+        raise NotImplementedError
 
 
-class LengthBatchSampler(Sampler[list[int]]):
+class ShuffledBatches(ResumableBatches):
+    """The batches of ``BatchSampler(RandomSampler(data), batch_size, drop_last=False)``, with
+    the same draw from torch's global generator at the start of each epoch (so results equal
+    the stock samplers'), and resumable."""
+
+    def __init__(self, size: int, batch_size: int) -> None:
+        super().__init__()
+        self.size, self.batch_size = size, batch_size
+
+    def new_epoch_key(self) -> int:
+        return int(torch.empty((), dtype=torch.int64).random_().item())  # as RandomSampler
+
+    def epoch_batches(self, key: int) -> list[list[int]]:
+        generator = torch.Generator()
+        generator.manual_seed(key)
+        order = torch.randperm(self.size, generator=generator).tolist()
+        return [order[i : i + self.batch_size] for i in range(0, self.size, self.batch_size)]
+
+    def __len__(self) -> int:
+        return -(-self.size // self.batch_size)
+
+
+class LengthBatchSampler(ResumableBatches):
     """Batches of similar length; shuffled batch order (and ties) when ``shuffle``.
 
-    ``batch_tokens`` (optional) sizes batches by tokens instead of sentences: as many
-    sentences as fit in batch_tokens tokens (padding included), so every optimizer step sees
-    about the same amount of text whatever the sentence lengths (as in MT toolkits).
+    The order of epoch e is drawn from ``seed + e`` (its own generator). ``batch_tokens``
+    (optional) sizes batches by tokens instead of sentences: as many sentences as fit in
+    batch_tokens tokens (padding included), so every optimizer step sees about the same amount
+    of text whatever the sentence lengths (as in MT toolkits).
     """
 
     def __init__(
@@ -72,6 +129,7 @@ class LengthBatchSampler(Sampler[list[int]]):
         seed: int = 0,
         batch_tokens: int | None = None,
     ) -> None:
+        super().__init__()
         self.lengths = lengths
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
@@ -91,19 +149,51 @@ class LengthBatchSampler(Sampler[list[int]]):
             batches[-1].append(i)
         return batches
 
-    def __iter__(self) -> Iterator[list[int]]:
-        rng = random.Random(self.seed + self.epoch)
-        self.epoch += 1
+    def new_epoch_key(self) -> int:
+        return self.epoch
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.epoch = int(state["epoch_key"]) + 1  # the next new epoch
+
+    def epoch_batches(self, key: int) -> list[list[int]]:
+        self.epoch = key + 1
+        rng = random.Random(self.seed + key)
         order = list(range(len(self.lengths)))
         if self.shuffle:
             rng.shuffle(order)  # random order among equal lengths (the sort is stable)
         batches = self._batches(order)
         if self.shuffle:
             rng.shuffle(batches)
-        yield from batches
+        return batches
 
     def __len__(self) -> int:
         return self.num_batches
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader over a :class:`ResumableBatches` sampler whose state Lightning saves in
+    checkpoints (the ``state_dict`` / ``load_state_dict`` interface) and restores on resume."""
+
+    sampler: ResumableBatches
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.sampler.load_state_dict(state)
+
+
+def batch_loader(tensors: Batch, batch_size: int, shuffle: bool) -> DataLoader:
+    """Whole batches sliced out of pre-generated tensors (no per-item work); resumable when
+    shuffled (training)."""
+    dataset = TensorDictDataset(tensors)
+    if shuffle:
+        return ResumableLoader(
+            dataset, sampler=ShuffledBatches(len(dataset), batch_size), batch_size=None
+        )
+    batches = BatchSampler(SequentialSampler(dataset), batch_size, drop_last=False)
+    return DataLoader(dataset, sampler=batches, batch_size=None)
 
 
 def length_loader(
@@ -114,7 +204,8 @@ def length_loader(
     seed: int,
     batch_tokens: int | None = None,
 ) -> DataLoader:
-    """A DataLoader of :class:`LengthBatchSampler` batches; ``dataset[list_of_indices]``
-    returns one padded batch."""
+    """Batches of :class:`LengthBatchSampler`; ``dataset[list_of_indices]`` returns one padded
+    batch. Resumable when shuffled (training)."""
     sampler = LengthBatchSampler(lengths, batch_size, shuffle, seed, batch_tokens)
-    return DataLoader(dataset, sampler=sampler, batch_size=None)
+    loader = ResumableLoader if shuffle else DataLoader
+    return loader(dataset, sampler=sampler, batch_size=None)

@@ -1,0 +1,159 @@
+"""Continuing a run that stopped: its own config, its newest checkpoint, a longer budget at
+most, and its logs cut back to that checkpoint.
+
+``python -m seqlab.train resume=<run dir>`` (a sweep job's dir too) continues the run in the
+same directory; seqlab.train.resume_run does the work, with the helpers here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.environments import SLURMEnvironment
+from omegaconf import DictConfig, OmegaConf
+
+from seqlab.checkpointing import RESUME_DIR, slurm_job_id
+from seqlab.checkpoints import upgrade_config
+from seqlab.errors import ConfigError
+from seqlab.results import RESULTS_FILE
+
+# What a resume may change: the budget, and only to make it longer.
+BUDGET_KEYS = ("trainer.max_epochs", "trainer.max_steps", "trainer.max_time")
+
+
+@dataclass
+class ResumePoint:
+    """The checkpoint a run continues from, the optimizer step it was written at, and how
+    many rows of metrics.csv were written by then."""
+
+    checkpoint: Path
+    step: int
+    csv_rows: int | None
+
+
+def run_config(run_dir: Path) -> DictConfig:
+    """The config the run in ``run_dir`` ran with (config.yaml)."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"resume={run_dir}: not a seqlab run dir (no config.yaml); give the directory a "
+            f"run printed at its start (seqlab: ... run_dir=...)"
+        )
+    return OmegaConf.create(upgrade_config(OmegaConf.to_container(OmegaConf.load(path))))  # type: ignore[arg-type]
+
+
+def _budget(value: Any, key: str) -> float:
+    """A budget as a number to compare; unlimited is infinity."""
+    if value is None or value == -1:
+        return float("inf")
+    if key == "trainer.max_time":
+        days, hours, minutes, seconds = (int(v) for v in str(value).split(":"))
+        return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return float(value)
+
+
+def apply_overrides(config: DictConfig, overrides: list[str]) -> tuple[DictConfig, bool]:
+    """``config`` with the command line's budget overrides applied; anything else, or a
+    shorter budget, is refused. Returns whether the budget grew."""
+    longer = False
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key == "resume":
+            continue
+        if key not in BUDGET_KEYS:
+            raise ConfigError(
+                f"resume continues a run with its own config (its config.yaml); only a longer "
+                f"budget may be given ({', '.join(BUDGET_KEYS)}), not {override}"
+            )
+        new = OmegaConf.from_dotlist([f"x={value}"]).x
+        old = OmegaConf.select(config, key)
+        try:
+            change = _budget(new, key) - _budget(old, key)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key}={value} is not a budget") from None
+        if change < 0:
+            raise ConfigError(
+                f"{key}={value} would shorten the run's budget ({key}={old}); resume can only "
+                f"extend it"
+            )
+        longer = longer or change > 0
+        OmegaConf.update(config, key, new)
+    return config, longer
+
+
+def checkpoint_progress(path: Path) -> tuple[int, int | None]:
+    """(optimizer step, metrics.csv rows written) saved in a checkpoint."""
+    raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    state = raw.get("seqlab_state") or {}
+    return int(raw["global_step"]), state.get("csv_rows")
+
+
+def newest_checkpoint(run_dir: Path) -> ResumePoint | None:
+    """The checkpoint of the latest optimizer step (the latest written among equals): the
+    resumable ones and last.ckpt, all written between batches."""
+    checkpoints = run_dir / "checkpoints"
+    candidates = [*(checkpoints / RESUME_DIR).glob("step=*.ckpt"), *checkpoints.glob("last.ckpt")]
+    points = []
+    for path in candidates:
+        step, rows = checkpoint_progress(path)
+        points.append((step, path.stat().st_mtime, ResumePoint(path, step, rows)))
+    return max(points, key=lambda p: p[:2])[2] if points else None
+
+
+def archive_results(run_dir: Path, step: int) -> None:
+    """Keep a finished run's results beside it before it trains further."""
+    for name in (RESULTS_FILE, "test_hypotheses.tsv"):
+        path = run_dir / name
+        if path.exists():
+            path.rename(path.with_name(f"{path.stem}.step{step}{path.suffix}"))
+
+
+def prepare_resume(run_dir: Path, overrides: list[str]) -> tuple[DictConfig, ResumePoint]:
+    """The config and checkpoint to continue ``run_dir`` with, or a ConfigError saying why
+    it cannot be continued."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(f"resume={run_dir}: no such directory")
+    config, longer = apply_overrides(run_config(run_dir), overrides)
+    point = newest_checkpoint(run_dir)
+    if point is None:
+        raise ConfigError(
+            f"resume={run_dir}: the run wrote no checkpoint yet, so there is nothing to "
+            f"continue; start it again instead"
+        )
+    if (run_dir / RESULTS_FILE).exists():
+        if not longer:
+            raise ConfigError(
+                f"resume={run_dir}: the run finished (results.json exists); to train it "
+                f"further give a longer budget, e.g. trainer.max_epochs=..."
+            )
+        archive_results(run_dir, point.step)
+    return config, point
+
+
+def requeued_under_slurm() -> bool:
+    """This process is a Slurm job that Slurm (or Lightning's SIGUSR1 handler) requeued."""
+    return SLURMEnvironment.detect() and int(os.environ.get("SLURM_RESTART_COUNT", "0")) > 0
+
+
+def default_run_dir(resume: str | None, model: str, task: str) -> str:
+    """Where a run writes: the resumed run's dir; under Slurm a dir named by the job, so a
+    requeued job finds its run again; else a new dir named by date and time."""
+    if resume:
+        return str(resume)
+    job = slurm_job_id()
+    if job is not None:
+        return f"outputs/runs/slurm-{job}_{model}_{task}"
+    return datetime.now().strftime("outputs/runs/%Y-%m-%d/%H-%M-%S-%f") + f"_{model}_{task}"
+
+
+def hydra_output_subdir(resume: str | None) -> str:
+    """Hydra's record of a launch: ``.hydra`` for a new run, beside it for each resume."""
+    if resume or requeued_under_slurm():
+        return datetime.now().strftime(".hydra/resumed-%Y-%m-%d_%H-%M-%S")
+    return ".hydra"

@@ -1,0 +1,27 @@
+"""`python -m seqlab.train`, with every optimizer step slowed by SEQLAB_TEST_STEP_DELAY
+seconds, for tests that kill or signal a run part way. The sleep changes no number."""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from seqlab.objectives.base import SeqlabObjective
+
+_optimize = SeqlabObjective.optimize
+DELAY = float(os.environ.get("SEQLAB_TEST_STEP_DELAY", "0.1"))
+
+
+def slowed(self: SeqlabObjective, loss):  # type: ignore[no-untyped-def]
+    time.sleep(DELAY)
+    return _optimize(self, loss)
+
+
+SeqlabObjective.optimize = slowed  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    from seqlab.train import main
+
+    main()
