@@ -18,6 +18,10 @@ Sections
              plain loop; a scheduled-sampling step (ratio 0.5) vs a teacher-forced one for GRU
              and LSTM fixed-context decoders and a GRU attention decoder; greedy and beam-5
              decoding in sentences/s.
+  data       a 1M-pair tsv file (scripts/make_large_tsv.py): reading it, against reading,
+             tokenizing (whitespace, word, sentencepiece), building vocabularies and encoding
+             it as task=tsv does, and one epoch of training batches; seconds and peak memory,
+             each in its own process.
 
 Runs alternate (a, b, a, b, ...) and the medians are reported.
 """
@@ -515,10 +519,75 @@ def bench_seq2seq(args: argparse.Namespace) -> dict:
     return report
 
 
+def data_child(kind: str, path: str) -> None:
+    """Runs in a child process: one data measurement, printed as JSON."""
+    start = time.perf_counter()
+    row: dict = {"kind": kind}
+    if kind == "read":
+        from seqlab.tasks.files import read_data_lines
+
+        row["lines"] = len(read_data_lines(path, "source<TAB>target")[1])
+    else:
+        from seqlab.tasks.tsv import TsvConfig, TsvTranslationDataModule
+
+        small = path + ".small"
+        config = TsvConfig(train_path=path, valid_path=small, test_path=small, tokenizer=kind)
+        data = TsvTranslationDataModule(config)
+        data.setup()
+        row["setup_s"] = time.perf_counter() - start
+        row["vocab"] = [len(data.source_vocab), len(data.target_vocab)]
+        epoch = time.perf_counter()
+        row["batches"] = sum(1 for _ in data.train_dataloader())
+        row["epoch_of_batches_s"] = time.perf_counter() - epoch
+    row["seconds"] = time.perf_counter() - start
+    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(row))
+
+
+def bench_data(args: argparse.Namespace) -> list[dict]:
+    pairs = 50_000 if args.quick else 1_000_000
+    rows = []
+    with TemporaryDirectory() as tmp:
+        path = Path(tmp) / "large.tsv"
+        script = ROOT / "scripts" / "make_large_tsv.py"
+        subprocess.run([sys.executable, str(script), str(path), "--pairs", str(pairs)], check=True)
+        with path.open(encoding="utf-8") as full, Path(f"{path}.small").open("w") as small:
+            small.writelines(line for _, line in zip(range(1000), full, strict=False))
+        size_mb = path.stat().st_size / 1e6
+        read_s = None
+        for kind in ("read", "whitespace", "word", "sentencepiece"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--data-child", kind, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row["pairs"], row["file_mb"] = pairs, size_mb
+            read_s = read_s or row["seconds"]
+            row["times_reading"] = row["seconds"] / read_s
+            rows.append(row)
+            detail = (
+                ""
+                if kind == "read"
+                else f" (setup {row['setup_s']:.1f} s, vocab {row['vocab'][0]:,}/"
+                f"{row['vocab'][1]:,}; one epoch of batches {row['epoch_of_batches_s']:.1f} s)"
+            )
+            print(
+                f"  {pairs:,} pairs, {size_mb:.0f} MB, {kind:<13} {row['seconds']:6.1f} s "
+                f"({row['times_reading']:4.1f}x reading), peak {row['peak_rss_mb']:,.0f} MB"
+                f"{detail}",
+                flush=True,
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
-    parser.add_argument("--only", choices=("overhead", "perstep", "peak", "allocator", "seq2seq"))
+    parser.add_argument(
+        "--only", choices=("overhead", "perstep", "peak", "allocator", "seq2seq", "data")
+    )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
@@ -528,10 +597,14 @@ def main() -> None:
         help="keep glibc's malloc thresholds (seqlab raises them at startup)",
     )
     parser.add_argument("--allocator-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--data-child", nargs=2, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--hidden", type=int, default=128, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.allocator_child is not None:
         allocator_child(args.allocator_child, args.hidden, args.steps)
+        return
+    if args.data_child is not None:
+        data_child(*args.data_child)
         return
     if not args.default_malloc:  # as python -m seqlab.train does (configs/train.yaml runtime)
         from seqlab.runtime import set_malloc_thresholds
@@ -544,7 +617,11 @@ def main() -> None:
         f"steps {args.steps}, repeats {args.repeats}"
     )
     report: dict = {}
-    sections = [args.only] if args.only else ["overhead", "perstep", "peak", "allocator", "seq2seq"]
+    sections = (
+        [args.only]
+        if args.only
+        else ["overhead", "perstep", "peak", "allocator", "seq2seq", "data"]
+    )
     for section in sections:
         print(f"\n[{section}]", flush=True)
         report[section] = {
@@ -553,6 +630,7 @@ def main() -> None:
             "peak": bench_peak,
             "allocator": bench_allocator,
             "seq2seq": bench_seq2seq,
+            "data": bench_data,
         }[section](args)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

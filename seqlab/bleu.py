@@ -1,7 +1,8 @@
 """BLEU with sacrebleu: corpus BLEU, its signature, and BLEU by source-length bucket.
 
-Every score is corpus BLEU over a set of sentences (never a mean of sentence BLEU), on
-detokenised text (words joined by spaces; sacrebleu applies its 13a tokeniser).
+Every score is corpus BLEU over a set of sentences (never a mean of sentence BLEU), of
+detokenised hypotheses against the raw reference lines of the data (sacrebleu applies its 13a
+tokeniser).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from typing import Any
 from sacrebleu.metrics import BLEU
 
 
-def corpus_bleu(hypotheses: list[str], references: list[str]) -> tuple[float, str]:
-    """-> (BLEU 0..100, sacrebleu signature)."""
-    metric = BLEU()
+def corpus_bleu(
+    hypotheses: list[str], references: list[str], lowercase: bool = False
+) -> tuple[float, str]:
+    """-> (BLEU 0..100, sacrebleu signature). References are the raw target lines; with
+    ``lowercase`` the comparison ignores case and the signature says ``case:lc``."""
+    metric = BLEU(lowercase=lowercase)
     score = metric.corpus_score(hypotheses, [references])
     return float(score.score), str(metric.get_signature())
 
@@ -25,7 +29,11 @@ def length_bucket(length: int, width: int) -> tuple[int, int]:
 
 
 def bleu_by_length(
-    hypotheses: list[str], references: list[str], source_lengths: list[int], width: int = 10
+    hypotheses: list[str],
+    references: list[str],
+    source_lengths: list[int],
+    width: int = 10,
+    lowercase: bool = False,
 ) -> list[dict[str, Any]]:
     """Corpus BLEU per source-length bucket: [{lo, hi, n, bleu, exact_match}], by lo."""
     if width < 1:
@@ -37,7 +45,7 @@ def bleu_by_length(
     for (lo, hi), members in sorted(groups.items()):
         hyps = [hypotheses[i] for i in members]
         refs = [references[i] for i in members]
-        score, _ = corpus_bleu(hyps, refs)
+        score, _ = corpus_bleu(hyps, refs, lowercase)
         exact = sum(h == r for h, r in zip(hyps, refs, strict=True)) / len(members)
         buckets.append(
             {

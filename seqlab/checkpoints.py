@@ -23,6 +23,7 @@ from torch import nn
 from seqlab.config import ModelConfig, TaskConfig, instantiate_config
 from seqlab.errors import CheckpointError
 from seqlab.spec import TaskSpec
+from seqlab.tasks.tokenizers import Tokenizer, tokenizer_from_state
 from seqlab.tasks.vocab import Vocab
 
 # Configs written before the groups named their classes (seqlab 0.1 up to commit 500046c):
@@ -53,6 +54,20 @@ class LoadedCheckpoint:
     state_dict: dict[str, torch.Tensor]
     source_vocab: Vocab | None
     target_vocab: Vocab | None
+    source_tokenizer: Tokenizer | None = None
+    target_tokenizer: Tokenizer | None = None
+    length_ratio: float = 2.0  # checkpoints from before it was saved decoded with 2
+
+    def restore_text(self, datamodule: Any) -> None:
+        """Give a task's data module the checkpoint's tokenizers and vocabularies, so that it
+        encodes text exactly as in training (before its ``setup()``)."""
+        for side in ("source", "target"):
+            for kind in ("vocab", "tokenizer"):
+                value = getattr(self, f"{side}_{kind}")
+                if value is not None and hasattr(datamodule, f"{side}_{kind}"):
+                    setattr(datamodule, f"{side}_{kind}", value)
+        if hasattr(datamodule, "length_ratio"):
+            datamodule.length_ratio = self.length_ratio
 
 
 def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +79,8 @@ def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
         fields = {f.name for f in dataclasses.fields(get_class(target))}
         model = {k: v for k, v in model.items() if k in fields} | {"_target_": target}
     if "_target_" not in task:
+        if task["name"] in ("tsv", "text_tsv"):
+            task.setdefault("tokenizer", "whitespace")  # the only one there was
         for key in _LEGACY_TASK_KEYS:
             task.pop(key, None)
         if isinstance(task.get("seq2seq"), dict):
@@ -104,15 +121,32 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
     vocabs = [
         Vocab.from_list(extra[k]) if k in extra else None for k in ("source_vocab", "target_vocab")
     ]
+    task = instantiate_config(config.task, "task", TaskConfig)
+    tokenizers = [_saved_tokenizer(extra, side, task, vocabs) for side in ("source", "target")]
     return LoadedCheckpoint(
         path,
         config,
         instantiate_config(config.model, "model", ModelConfig),
-        instantiate_config(config.task, "task", TaskConfig),
+        task,
         state,
         vocabs[0],
         vocabs[1],
+        tokenizers[0],
+        tokenizers[1],
+        float(extra.get("length_ratio", 2.0)),
     )
+
+
+def _saved_tokenizer(
+    extra: dict[str, Any], side: str, task: TaskConfig, vocabs: list[Vocab | None]
+) -> Tokenizer | None:
+    """The tokenizer a checkpoint saved; for checkpoints from before tokenizers were saved,
+    whitespace tokenization with the task's lowercasing (what training did then)."""
+    if f"{side}_tokenizer" in extra:
+        return tokenizer_from_state(extra[f"{side}_tokenizer"])
+    if vocabs[0 if side == "source" else 1] is None:
+        return None
+    return Tokenizer(bool(getattr(task, "lowercase", False)))
 
 
 def restore_model(checkpoint: LoadedCheckpoint, spec: TaskSpec) -> nn.Module:

@@ -62,6 +62,21 @@ class ModelConfig:
         """The plain ``nn.Module`` for ``spec`` (its ``output`` is one of ``outputs``)."""
         raise NotImplementedError
 
+    def load_pretrained(self, module: nn.Module, spec: TaskSpec) -> str | None:
+        """Initialise ``module``'s input embeddings from the ``pretrained_embeddings`` file if
+        the config has one; returns a report of the coverage (None when there is none)."""
+        path = getattr(self, "pretrained_embeddings", None)
+        if not path:
+            return None
+        from seqlab.models.pretrained import input_embedding, load_word_vectors
+
+        if spec.source_vocab is None:
+            raise ConfigError(
+                f"model.pretrained_embeddings needs a task with a word vocabulary; "
+                f"task={spec.name} has none"
+            )
+        return load_word_vectors(path, spec.source_vocab, input_embedding(module))
+
     def check_training(self, training: TrainingConfig) -> None:
         """Refuse training options this model cannot honour."""
         if training.tbptt_steps is not None and not self.carries_state:

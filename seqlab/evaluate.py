@@ -61,9 +61,7 @@ def evaluate(argv: list[str]) -> dict[str, Any]:
     decoding = decoding_options(cfg, args)
     output = choose_output(checkpoint.model_config, checkpoint.task_config)
     datamodule = checkpoint.task_config.build(output)
-    if checkpoint.source_vocab is not None:
-        datamodule.source_vocab = checkpoint.source_vocab
-        datamodule.target_vocab = checkpoint.target_vocab
+    checkpoint.restore_text(datamodule)
     datamodule.setup("test")
     spec = datamodule.spec
     model = restore_model(checkpoint, spec)

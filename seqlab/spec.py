@@ -4,10 +4,11 @@ asks for, sizes, metric names, vocabularies. Plain Python (no Lightning): models
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from seqlab.tasks.tokenizers import Tokenizer
     from seqlab.tasks.vocab import Vocab
 
 # The three output shapes seqlab trains. A model declares the ones it can produce, a task the
@@ -29,14 +30,20 @@ class TaskSpec:
         SEQ2SEQ (a new output sequence).
     vocab_size / num_classes: input vocabulary and output classes (the target vocabulary for
         seq2seq).
-    fixed_length: every sequence has the same length (no padding), which truncated BPTT needs.
+    fixed_length: every sequence has the same length (no padding), which truncated BPTT needs;
+        sequence_length: that length.
     focus_metric: name of the accuracy over the positions or examples marked in
         ``batch["focus"]`` (copy: recall_acc; tagging: acc_ambiguous; sentiment:
         acc_order_dependent).
     baseline_ce: a reference cross-entropy logged beside the model's (copy: memoryless).
     solved_when: (validation metric, threshold): the task counts as solved once the metric
         reaches the threshold; training stops there when ``callbacks.stop_when_solved``.
-    source_vocab / target_vocab: the word vocabularies of text tasks (saved in checkpoints).
+    source_vocab / target_vocab: the token vocabularies of text tasks (saved in checkpoints).
+    source_tokenizer / target_tokenizer: how text became those tokens, and back (seq2seq).
+    raw_text: split -> (sources, references) as they are in the data (seq2seq "val", "test"):
+        BLEU scores detokenised hypotheses against these references.
+    length_ratio: the largest target/source token-length ratio in the training data; the
+        default output limit is ceil(length_ratio * |source|) + 10 (seqlab.models.search).
     """
 
     name: str
@@ -44,11 +51,16 @@ class TaskSpec:
     vocab_size: int
     num_classes: int
     fixed_length: bool = False
+    sequence_length: int | None = None
     focus_metric: str | None = None
     baseline_ce: float | None = None
     solved_when: tuple[str, float] | None = None
     source_vocab: Vocab | None = None
     target_vocab: Vocab | None = None
+    source_tokenizer: Tokenizer | None = None
+    target_tokenizer: Tokenizer | None = None
+    raw_text: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    length_ratio: float = 2.0
 
     @property
     def plot_metrics(self) -> list[str]:

@@ -33,7 +33,7 @@ from seqlab.resume import ResumePoint, newest_checkpoint, prepare_resume, requeu
 from seqlab.runtime import RuntimeConfig, configure_runtime
 from seqlab.schema import register_schemas
 from seqlab.spec import TaskSpec
-from seqlab.trainer import build_trainer, trainer_options
+from seqlab.trainer import build_trainer, progress_bar_enabled, trainer_options
 from seqlab.training import TrainingConfig
 
 # Known-harmless library chatter; the run dir is ours alone (guard_run_dir).
@@ -73,6 +73,13 @@ def plan_run(cfg: DictConfig) -> RunPlan:
     task = instantiate_config(cfg.task, "task", TaskConfig)
     model = instantiate_config(cfg.model, "model", ModelConfig)
     training = build_config(cfg.training, "training", TrainingConfig)
+    trainer = trainer_options(cfg.trainer)
+    unbounded = trainer.get("max_steps", -1) == -1 and trainer.get("max_epochs") in (None, -1)
+    if training.lr_schedule == "cosine" and unbounded:
+        raise ConfigError(
+            "training.lr_schedule=cosine decays over the run's budget: set trainer.max_steps or "
+            "trainer.max_epochs"
+        )
     return RunPlan(
         task=task,
         model=model,
@@ -80,7 +87,7 @@ def plan_run(cfg: DictConfig) -> RunPlan:
         decoding=build_config(cfg.decoding, "decoding", DecodingConfig),
         callbacks=build_config(cfg.callbacks, "callbacks", CallbacksConfig),
         runtime=build_config(cfg.runtime, "runtime", RuntimeConfig),
-        trainer=trainer_options(cfg.trainer),
+        trainer=trainer,
         output=check_combination(model, task, training),
     )
 
@@ -106,13 +113,18 @@ def guard_run_dir(run_dir: Path) -> None:
 
 
 def checkpoint_metadata(config: DictConfig, spec: TaskSpec) -> dict[str, Any]:
-    """What a checkpoint carries besides weights: the config and the task's vocabularies,
-    as plain containers."""
-    metadata: dict[str, Any] = {"config": OmegaConf.to_container(config)}
-    for key in ("source_vocab", "target_vocab"):
-        vocab = getattr(spec, key)
+    """What a checkpoint carries besides weights: the config, the task's tokenizers and
+    vocabularies, and its output length ratio, as plain containers and tensors."""
+    metadata: dict[str, Any] = {
+        "config": OmegaConf.to_container(config),
+        "length_ratio": spec.length_ratio,
+    }
+    for side in ("source", "target"):
+        vocab, tokenizer = getattr(spec, f"{side}_vocab"), getattr(spec, f"{side}_tokenizer")
         if vocab is not None:
-            metadata[key] = vocab.to_list()
+            metadata[f"{side}_vocab"] = vocab.to_list()
+        if tokenizer is not None:
+            metadata[f"{side}_tokenizer"] = tokenizer.state()
     return metadata
 
 
@@ -141,6 +153,7 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     check_spec(spec, plan.training)
     check_monitored_metrics(plan.callbacks, OBJECTIVES[spec.output].validation_metrics(spec))
     model = plan.model.build(spec)
+    pretrained = None if resume else plan.model.load_pretrained(model, spec)
     objective = build_objective(model, plan.training, spec, plan.decoding)
     objective.checkpoint_metadata = checkpoint_metadata(config, spec)
     n_params = count_parameters(model)
@@ -149,12 +162,16 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
         f"{spec.vocab_note()} run_dir={run_dir}",
         flush=True,
     )
+    if pretrained and resume is None:
+        print(f"seqlab: {pretrained}")
     if resume is not None:
         print(f"seqlab: resuming from {resume.checkpoint} (optimizer step {resume.step})")
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(config, run_dir / "config.yaml")
 
-    callbacks = build_callbacks(plan.callbacks, spec, run_dir)
+    objective.monitor = (plan.callbacks.monitor, plan.callbacks.mode)
+    bar = progress_bar_enabled(plan.trainer.get("enable_progress_bar", "auto"))
+    callbacks = build_callbacks(plan.callbacks, spec, run_dir, progress_bar=bar)
     tensorboard, csv_logger = build_loggers(
         run_dir, resume and resume.step, resume and resume.csv_rows
     )

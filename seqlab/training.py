@@ -9,6 +9,7 @@ from seqlab.config import require_choice, require_positive, store_schema
 from seqlab.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+LR_SCHEDULES = ("none", "plateau", "inverse_sqrt", "cosine")
 SCHEDULES = ("constant", "linear", "exponential", "inverse_sigmoid")
 
 
@@ -53,6 +54,10 @@ class TrainingConfig:
     tbptt_steps: null = full BPTT; k = truncated BPTT in chunks of k steps.
     teacher_forcing: per-token probability of feeding the true previous token (seq2seq).
     scheduled_sampling: a schedule for that probability over optimizer steps.
+    lr_schedule: none | plateau (multiply by plateau_factor after plateau_patience validations
+    without improvement of callbacks.monitor) | inverse_sqrt (linear warmup over warmup_steps,
+    then lr * sqrt(warmup_steps / step)) | cosine (linear warmup, then cosine down to min_lr
+    over the run's budget of optimizer steps). warmup_steps also warms up ``none``.
     """
 
     optimizer: str = "adam"
@@ -64,6 +69,11 @@ class TrainingConfig:
     tbptt_steps: int | None = None
     teacher_forcing: float = 1.0
     scheduled_sampling: ScheduledSamplingConfig = field(default_factory=ScheduledSamplingConfig)
+    lr_schedule: str = "none"
+    warmup_steps: int = 0
+    min_lr: float = 0.0
+    plateau_factor: float = 0.5
+    plateau_patience: int = 2
 
     def __post_init__(self) -> None:
         if isinstance(self.scheduled_sampling, dict):
@@ -89,6 +99,29 @@ class TrainingConfig:
             raise ConfigError(
                 f"training.teacher_forcing is a probability and must be in [0, 1], "
                 f"got {self.teacher_forcing}"
+            )
+        self._check_schedule()
+
+    def _check_schedule(self) -> None:
+        require_choice("training.lr_schedule", self.lr_schedule, LR_SCHEDULES, example="cosine")
+        if self.warmup_steps < 0 or self.plateau_patience < 0:
+            raise ConfigError("training.warmup_steps and training.plateau_patience must be >= 0")
+        if not 0.0 <= self.min_lr < self.lr:
+            raise ConfigError(
+                f"training.min_lr must be >= 0 and below training.lr={self.lr}, got {self.min_lr}"
+            )
+        if not 0.0 < self.plateau_factor < 1.0:
+            raise ConfigError(
+                f"training.plateau_factor must be in (0, 1), got {self.plateau_factor}"
+            )
+        if self.lr_schedule == "inverse_sqrt" and self.warmup_steps < 1:
+            raise ConfigError(
+                "training.lr_schedule=inverse_sqrt needs training.warmup_steps >= 1 (e.g. 4000)"
+            )
+        if self.lr_schedule == "plateau" and self.warmup_steps:
+            raise ConfigError(
+                "training.warmup_steps applies to lr_schedule none, inverse_sqrt and cosine, "
+                "not plateau"
             )
 
 

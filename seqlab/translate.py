@@ -3,9 +3,10 @@
     python -m seqlab.translate ckpt_path=PATH input=sentences.txt [output=out.txt]
         [decoding.beam_size=5] [decoding.length_penalty=0.6] [batch_size=64]
 
-One sentence per line, whitespace-tokenised (lowercased if the model was trained with
-task.lowercase=true); words the model never saw become <unk>. Writes one translation per line
-to ``output`` (default: standard output), in input order.
+One sentence per line of raw text, tokenized by the tokenizer saved in the checkpoint (as in
+training: subword units, words, or whitespace, lowercased if training was); tokens the model
+never saw become <unk>. Writes one detokenised translation per line to ``output`` (default:
+standard output), in input order.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ def translate_lines(argv: list[str]) -> list[str]:
     source_path = Path(args.input).expanduser()
     if not source_path.is_file():
         raise ConfigError(f"input file {source_path} does not exist")
-    lowercase = bool(checkpoint.config.task.get("lowercase", False))
-    lines = source_path.read_text(encoding="utf-8").splitlines()
-    sentences = [(line.lower() if lowercase else line).split() for line in lines]
+    source_tokenizer, target_tokenizer = checkpoint.source_tokenizer, checkpoint.target_tokenizer
+    assert source_tokenizer is not None and target_tokenizer is not None
+    try:
+        lines = source_path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"input file {source_path} is not valid UTF-8 ({error.reason})") from None
+    sentences = source_tokenizer.encode_all(lines)
     if not any(sentences):
         raise ConfigError(f"input file {source_path} has no sentences")
     spec = TaskSpec(
@@ -65,9 +70,9 @@ def translate_lines(argv: list[str]) -> list[str]:
         for r, ids in enumerate(encoded):
             src[r, : len(ids)] = torch.tensor(ids)
         with torch.no_grad():
-            tokens = decode(model, src, lengths, decoding)
+            tokens = decode(model, src, lengths, decoding, checkpoint.length_ratio)
         for r, i in enumerate(rows):
-            outputs[i] = " ".join(checkpoint.target_vocab.decode(tokens[r].tolist()))
+            outputs[i] = target_tokenizer.decode(checkpoint.target_vocab.decode(tokens[r].tolist()))
     if args.get("output"):
         Path(args.output).write_text("\n".join(outputs) + "\n", encoding="utf-8")
         print(f"seqlab.translate: {len(outputs)} lines -> {args.output}", file=sys.stderr)

@@ -81,7 +81,7 @@ def test_the_task_serves_per_step_models_and_encoder_decoders():
     assert per_step.spec.solved_when == ("val/recall_acc", 0.995)
     seq2seq = config.build(SEQ2SEQ)
     assert isinstance(seq2seq, Seq2SeqCopyDataModule)
-    for source, target in seq2seq.make_pairs()["train"]:
-        assert source == target and 3 <= len(source) <= 6
+    for source, target in seq2seq.make_texts()["train"]:
+        assert source == target and 3 <= len(source.split()) <= 6
     seq2seq.setup()
     assert seq2seq.spec.solved_when == ("val/exact_match", 0.995)

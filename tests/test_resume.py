@@ -134,6 +134,8 @@ SCHEDULED_SAMPLING = [
     "model.dropout=0.1",
     "training.scheduled_sampling.schedule=linear",
     "training.scheduled_sampling.c=0.05",
+    "training.lr_schedule=cosine",
+    "training.warmup_steps=3",
 ]
 
 

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from seqlab.errors import ConfigError
-from seqlab.models.search import DecodingConfig, beam_search, decode, greedy_decode
+from seqlab.models.search import (
+    DecodingConfig,
+    beam_search,
+    decode,
+    greedy_decode,
+    output_limits,
+)
 from seqlab.tasks.vocab import EOS_ID, PAD_ID
 from tests.test_encoder_decoder import _model, batch
 
@@ -38,10 +44,32 @@ def test_beam_search_is_batch_consistent_and_scores_at_least_greedy(cell, attent
 def test_decode_follows_the_options():
     model = _model("gru", True)
     src, lengths, _ = batch()
-    greedy = decode(model, src, lengths, DecodingConfig(max_length=5))
+    greedy = decode(model, src, lengths, DecodingConfig(max_length=5), 2.0)
     assert torch.equal(greedy, greedy_decode(model, src, lengths, 5)) and greedy.size(1) <= 5
-    beams = decode(model, src, lengths, DecodingConfig(beam_size=3, max_length=5))
+    beams = decode(model, src, lengths, DecodingConfig(beam_size=3, max_length=5), 2.0)
     assert torch.equal(beams, beam_search(model, src, lengths, 3, 0.6, 5))
+
+
+def test_output_limits_come_from_the_length_ratio():
+    lengths = torch.tensor([7, 3, 5])
+    assert output_limits(lengths, 1.5).tolist() == [21, 15, 18]  # ceil(1.5 x) + 10
+    assert output_limits(lengths, 2.0, max_length=4).tolist() == [4, 4, 4]
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_each_sentence_stops_at_its_own_limit(beam_size):
+    """An untrained model rarely says <eos>: every output runs to its own limit."""
+    model = _model("lstm", False)
+    src, lengths, _ = batch()
+    limits = torch.tensor([2, 9, 5])
+    tokens = (
+        greedy_decode(model, src, lengths, limits)
+        if beam_size == 1
+        else beam_search(model, src, lengths, beam_size, 0.6, limits)
+    )
+    produced = (tokens != PAD_ID).sum(1)
+    ended = (tokens == EOS_ID).any(1)
+    assert bool(((produced == limits) | ended).all()) and bool((produced <= limits).all())
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,28 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_text_tsv_reads_names_and_integers(tmp_path: Path):
-    f = _write(tmp_path / "a.tsv", "Great film\tpositive\nawful\tnegative\nok\t1\n")
-    examples, names = read_text_tsv(f, None, lowercase=True)
+    f = _write(tmp_path / "a.tsv", "Great film!\tpositive\nawful\tnegative\nok\t1\n")
+    examples, names = read_text_tsv(f, None)
     assert names == ["negative", "positive"]
-    assert [e.label for e in examples] == [1, 0, 1] and examples[0].words == ["great", "film"]
+    assert examples == [("Great film!", 1), ("awful", 0), ("ok", 1)]
+
+
+def test_the_text_is_tokenized_by_the_configured_tokenizer(tmp_path: Path):
+    f = _write(tmp_path / "a.tsv", "Great film!\tpositive\nAwful, really.\tnegative\n")
+    words = TextTsvDataModule(TextTsvConfig(train_path=str(f), valid_path=str(f), test_path=str(f)))
+    words.setup()
+    assert words.splits["train"].examples[0].words == ["great", "film", "￭!"]
+    assert words.spec.source_tokenizer.kind == "word"
+    plain = TextTsvConfig(
+        train_path=str(f),
+        valid_path=str(f),
+        test_path=str(f),
+        tokenizer="whitespace",
+        lowercase=False,
+    )
+    dm = TextTsvDataModule(plain)
+    dm.setup()
+    assert dm.splits["train"].examples[1].words == ["Awful,", "really."]
 
 
 @pytest.mark.parametrize(
@@ -33,7 +51,7 @@ def test_text_tsv_reads_names_and_integers(tmp_path: Path):
 )
 def test_text_tsv_errors_name_file_and_line(tmp_path: Path, text: str, message: str):
     with pytest.raises(DataFileError, match=message):
-        read_text_tsv(_write(tmp_path / "a.tsv", text), ["negative", "positive"], False)
+        read_text_tsv(_write(tmp_path / "a.tsv", text), ["negative", "positive"])
 
 
 def test_data_module_reads_three_files_with_the_training_classes(tmp_path: Path):

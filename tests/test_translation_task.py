@@ -24,7 +24,8 @@ def test_translation_reorders_adjectives_and_expands_words():
 
 
 def _pairs(**options):
-    return TranslationDataModule(TranslationConfig(**options)).make_pairs()
+    texts = TranslationDataModule(TranslationConfig(**options)).make_texts()
+    return {split: [(s.split(), t.split()) for s, t in pairs] for split, pairs in texts.items()}
 
 
 def test_translation_splits_respect_length_ranges_and_seeds():

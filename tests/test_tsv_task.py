@@ -16,12 +16,9 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def test_tsv_reads_pairs_and_lowercases(tmp_path: Path):
-    f = _write(tmp_path / "a.tsv", "The Dog\tLe Chien\n\nA cat\tUn chat\n")
-    assert read_tsv_pairs(f, lowercase=True) == [
-        (["the", "dog"], ["le", "chien"]),
-        (["a", "cat"], ["un", "chat"]),
-    ]
+def test_tsv_reads_pairs_as_they_are(tmp_path: Path):
+    f = _write(tmp_path / "a.tsv", "The Dog.\tLe  Chien.\n\nA cat\tUn chat\n")
+    assert read_tsv_pairs(f) == [("The Dog.", "Le  Chien."), ("A cat", "Un chat")]
 
 
 @pytest.mark.parametrize(
@@ -50,10 +47,7 @@ def test_tsv_missing_file(tmp_path: Path):
 def test_windows_line_ends_and_a_byte_order_mark_are_read_as_text(tmp_path: Path):
     path = tmp_path / "crlf.tsv"
     path.write_bytes(b"\xef\xbb\xbfthe dog\tle chien\r\n\r\na cat\tun chat\r\n")
-    assert read_tsv_pairs(path) == [
-        (["the", "dog"], ["le", "chien"]),
-        (["a", "cat"], ["un", "chat"]),
-    ]
+    assert read_tsv_pairs(path) == [("the dog", "le chien"), ("a cat", "un chat")]
 
 
 def test_invalid_utf8_names_file_and_line(tmp_path: Path):

@@ -30,13 +30,15 @@ def _check_mlp_options(embedding_size: int, mlp_hidden: int, dropout: float) -> 
 @dataclass
 class BagOfWordsConfig(ModelConfig):
     """bow: the mean of the word embeddings, then an MLP with ``mlp_hidden`` units and
-    ``dropout``. Blind to word order by construction."""
+    ``dropout`` (also on the embeddings); ``pretrained_embeddings`` as for the recurrent
+    models. Blind to word order by construction."""
 
     _target_: str = "seqlab.models.baselines.BagOfWordsConfig"
     name: str = "bow"
     embedding_size: int = 64
     mlp_hidden: int = 128
     dropout: float = 0.0
+    pretrained_embeddings: str | None = None
 
     outputs = (SEQUENCE,)
 
@@ -58,6 +60,7 @@ class WindowConfig(ModelConfig):
     embedding_size: int = 32
     mlp_hidden: int = 128
     dropout: float = 0.0
+    pretrained_embeddings: str | None = None
 
     outputs = (PER_STEP, SEQUENCE)
 
@@ -76,10 +79,12 @@ class BagOfWords(nn.Module):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, config.embedding_size, padding_idx=PAD_ID)
         self.classifier = mlp(config.embedding_size, config.mlp_hidden, num_classes, config.dropout)
+        self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, tokens: Tensor, lengths: Tensor | None = None) -> Tensor:
         mask = real_mask(tokens, lengths).unsqueeze(-1).float()  # (B, T, 1)
-        mean = (self.embedding(tokens) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        embedded = self.dropout(self.embedding(tokens))
+        mean = (embedded * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         return self.classifier(mean)
 
 

@@ -45,8 +45,10 @@ class RecurrentConfig:
 
     cell: rnn (tanh) | lstm | gru.  embedding_size, hidden_size, layers: sizes.
     bidirectional: a second stack reads right to left (the encoder's, for seq2seq).
-    dropout: between stacked layers and on the features the output layer reads (and on the
-    embeddings of an encoder-decoder).
+    dropout: on the embeddings, between stacked layers and on the features the output layer
+    reads.
+    pretrained_embeddings: a word-vector file (text format: a word, then its numbers) that
+    initialises the input embeddings (the source side of an encoder-decoder).
     impl: fused (PyTorch kernels) | explicit (seqlab's gate-level cells).
     forget_bias: initial LSTM forget-gate bias (Jozefowicz et al. 2015).
     recurrent_init: default (PyTorch's uniform) | orthogonal (each gate's W_hh block, times
@@ -63,6 +65,7 @@ class RecurrentConfig:
     forget_bias: float = 1.0
     recurrent_init: str = "default"
     recurrent_gain: float = 1.0
+    pretrained_embeddings: str | None = None
 
     def __post_init__(self) -> None:
         require_choice("model.cell", self.cell, CELLS, example="gru")

@@ -65,7 +65,8 @@ class RNNConfig(RecurrentConfig, ModelConfig):
 class RecurrentTagger(nn.Module):
     """tokens (B, T) -> logits (B, T, num_classes).
 
-    Embedding -> :class:`Recurrent` (any cell, optionally bidirectional) -> dropout -> linear.
+    Embedding -> dropout -> :class:`Recurrent` (any cell, optionally bidirectional) -> dropout
+    -> linear.
     The state can be passed in and is returned, so truncated BPTT can carry it across chunks.
     """
 
@@ -80,7 +81,7 @@ class RecurrentTagger(nn.Module):
         self, tokens: Tensor, lengths: Tensor | None = None, state: State | None = None
     ) -> tuple[Tensor, State]:
         """tokens (B, T) long, lengths (B,) or None -> logits (B, T, C), final state."""
-        result = self.encoder(self.embedding(tokens), lengths, state)
+        result = self.encoder(self.dropout(self.embedding(tokens)), lengths, state)
         return self.head(self.dropout(result.outputs)), result.state
 
 
@@ -100,7 +101,7 @@ class RecurrentClassifier(nn.Module):
         self.head = nn.Linear(self.encoder.output_size, num_classes)
 
     def forward(self, tokens: Tensor, lengths: Tensor | None = None) -> Tensor:
-        result = self.encoder(self.embedding(tokens), lengths)
+        result = self.encoder(self.dropout(self.embedding(tokens)), lengths)
         if self.pooling == "last":
             pooled = result.last
         else:

@@ -19,14 +19,17 @@ class DecodingConfig:
     """The ``decoding`` options (test decoding; validation always decodes greedily).
 
     beam_size: 1 = greedy. length_penalty: GNMT alpha for beam search (0 = plain
-    log-probability). max_length: longest output; null = 2 * source length + 10.
-    bucket_width: BLEU by source length in buckets 1..w, w+1..2w, ...
+    log-probability). max_length: longest output in tokens; null = from the training data
+    (the largest target/source length ratio seen times the source length, plus 10; see
+    :func:`output_limits`). bucket_width: BLEU by source length in buckets 1..w, w+1..2w, ...
+    bleu_lowercase: score BLEU case-insensitively (the signature then says ``case:lc``).
     """
 
     beam_size: int = 1
     length_penalty: float = 0.6
     max_length: int | None = None
     bucket_width: int = 10
+    bleu_lowercase: bool = False
 
     def __post_init__(self) -> None:
         require_at_least("decoding", 1, beam_size=self.beam_size, bucket_width=self.bucket_width)
@@ -35,18 +38,34 @@ class DecodingConfig:
             raise ConfigError(f"decoding.length_penalty must be >= 0, got {self.length_penalty}")
         if self.max_length is not None and self.max_length < 1:
             raise ConfigError(
-                f"decoding.max_length must be >= 1 or null (2 * source length + 10), got "
+                f"decoding.max_length must be >= 1 or null (from the training data), got "
                 f"{self.max_length}"
             )
 
 
-def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, cfg: DecodingConfig) -> Tensor:
-    """Greedy or beam search as ``cfg`` says: src (B, S) -> tokens (B, T')."""
+MARGIN = 10  # tokens an output may run past (source length x length ratio)
+
+
+def output_limits(
+    src_lengths: Tensor, length_ratio: float = 2.0, max_length: int | None = None
+) -> Tensor:
+    """The longest output each sentence may get, (B,): ``max_length`` if set, else
+    ceil(length_ratio * |source|) + 10, where the task measures length_ratio as the largest
+    target/source length ratio in its training data (2 when unknown)."""
+    if max_length is not None:
+        return torch.full_like(src_lengths, max_length)
+    return (src_lengths.double() * length_ratio).ceil().long() + MARGIN
+
+
+def decode(
+    model: Seq2Seq, src: Tensor, src_lengths: Tensor, cfg: DecodingConfig, length_ratio: float
+) -> Tensor:
+    """Greedy or beam search as ``cfg`` says: src (B, S) -> tokens (B, T'); a row without
+    <eos> was cut at its limit (:func:`output_limits`)."""
+    limits = output_limits(src_lengths, length_ratio, cfg.max_length)
     if cfg.beam_size > 1:
-        return beam_search(
-            model, src, src_lengths, cfg.beam_size, cfg.length_penalty, cfg.max_length
-        )
-    return greedy_decode(model, src, src_lengths, cfg.max_length)
+        return beam_search(model, src, src_lengths, cfg.beam_size, cfg.length_penalty, limits)
+    return greedy_decode(model, src, src_lengths, limits)
 
 
 def never_generate_specials(logits: Tensor) -> Tensor:
@@ -56,27 +75,32 @@ def never_generate_specials(logits: Tensor) -> Tensor:
     )
 
 
-def default_max_length(src_lengths: Tensor) -> int:
-    """Room for expansions: twice the longest source plus 10."""
-    return int(src_lengths.max()) * 2 + 10
+def _limits(src_lengths: Tensor, max_length: int | Tensor | None) -> Tensor:
+    """Per-row output limits (B,) from an int, a tensor, or None (twice the source + 10)."""
+    if isinstance(max_length, Tensor):
+        return max_length.to(src_lengths.device)
+    if max_length is None:
+        return output_limits(src_lengths)
+    return torch.full_like(src_lengths, max_length)
 
 
 @torch.no_grad()
 def greedy_decode(
-    model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_length: int | None = None
+    model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_length: int | Tensor | None = None
 ) -> Tensor:
-    """src (B, S) -> tokens (B, T') without <bos>, <eos> included where produced, PAD after."""
-    max_length = max_length or default_max_length(src_lengths)
+    """src (B, S) -> tokens (B, T') without <bos>, <eos> included where produced, PAD after.
+    ``max_length``: the longest output, for all rows (int) or per row (B,)."""
+    limits = _limits(src_lengths, max_length)
     memory, state = model.encode(src, src_lengths)
     batch = src.size(0)
     prev = torch.full((batch,), BOS_ID, dtype=torch.long, device=src.device)
     finished = torch.zeros(batch, dtype=torch.bool, device=src.device)
     out = []
-    for _ in range(max_length):
+    for step in range(int(limits.max())):
         logits, state, _ = model.step(prev, state, memory)
         prev = never_generate_specials(logits).argmax(-1).masked_fill(finished, PAD_ID)
         out.append(prev)
-        finished |= prev == EOS_ID
+        finished |= (prev == EOS_ID) | (limits <= step + 1)
         if bool(finished.all()):
             break
     return torch.stack(out, 1)
@@ -94,7 +118,7 @@ def beam_search(
     src_lengths: Tensor,
     beam_size: int = 5,
     alpha: float = 0.6,
-    max_length: int | None = None,
+    max_length: int | Tensor | None = None,
 ) -> Tensor:
     """Batched beam search. src (B, S) -> best tokens (B, T') as :func:`greedy_decode`.
 
@@ -104,7 +128,7 @@ def beam_search(
     """
     if beam_size == 1:
         return greedy_decode(model, src, src_lengths, max_length)
-    max_length = max_length or default_max_length(src_lengths)
+    limits = _limits(src_lengths, max_length).repeat_interleave(beam_size)  # (B*K,)
     batch, k, device = src.size(0), beam_size, src.device
     memory, state = model.encode(src, src_lengths)
     memory = memory.repeat(k)
@@ -115,7 +139,7 @@ def beam_search(
     lengths = torch.zeros(batch * k, dtype=torch.long, device=device)
     finished = torch.zeros(batch * k, dtype=torch.bool, device=device)
     history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
-    for _ in range(max_length):
+    for step in range(int(limits.max())):
         logits, state, _ = model.step(prev, state, memory)
         log_probs = torch.log_softmax(never_generate_specials(logits.float()), -1)  # (B*K, V)
         vocab = log_probs.size(-1)
@@ -131,7 +155,8 @@ def beam_search(
         history = torch.cat([history.index_select(0, origin), tokens[:, None]], 1)
         was_finished = finished.index_select(0, origin)
         lengths = lengths.index_select(0, origin) + (~was_finished).long()
-        finished = was_finished | (tokens == EOS_ID)
+        # every beam of a sentence has the sentence's limit, so limits need no reordering
+        finished = was_finished | (tokens == EOS_ID) | (limits <= step + 1)
         prev = tokens
         if bool(finished.all()):
             break

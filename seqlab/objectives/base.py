@@ -16,9 +16,11 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from seqlab.errors import NonFiniteLossError
 from seqlab.logs import RunCSVLogger
+from seqlab.objectives.lr_schedules import build_scheduler
 from seqlab.spec import TaskSpec
 from seqlab.step_scalars import StepScalarBuffer
 from seqlab.tasks.batching import ResumableLoader
@@ -85,6 +87,9 @@ class SeqlabObjective(L.LightningModule):
         self.step_scalars = StepScalarBuffer()
         self._trainable: list[nn.Parameter] | None = None  # filled at the first step
         self._restored: dict[str, Any] | None = None  # training state of a resumed run
+        # The validation metric that picks the best checkpoint (and drives a plateau schedule)
+        self.monitor: tuple[str, str] = ("val/ce", "min")
+        self.last_train_loss = float("nan")
 
     @classmethod
     def validation_metrics(cls, spec: TaskSpec) -> list[str]:
@@ -92,8 +97,37 @@ class SeqlabObjective(L.LightningModule):
         ``callbacks.monitor`` may name)."""
         return ["val/ce", "val/acc"]
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return build_optimizer(self.model.parameters(), self.training_cfg)
+    def configure_optimizers(self) -> Any:
+        optimizer = build_optimizer(self.model.parameters(), self.training_cfg)
+        total = self.total_optimizer_steps() if self.training_cfg.lr_schedule == "cosine" else None
+        scheduler = build_scheduler(optimizer, self.training_cfg, total, self.monitor[1])
+        if scheduler is None:
+            return optimizer
+        # stepped by optimize() and on_validation_end (manual optimisation)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
+
+    def total_optimizer_steps(self) -> int:
+        """The run's budget in optimizer steps, from trainer.max_steps or max_epochs. Counted
+        from the loader's length: Lightning's ``estimated_stepping_batches`` would start the
+        training loader before a resumed run restores its position."""
+        trainer = self.trainer
+        if trainer.max_steps > 0:
+            return trainer.max_steps
+        batches = len(trainer.datamodule.train_dataloader())
+        limit = trainer.limit_train_batches
+        if isinstance(limit, int):
+            batches = min(batches, limit)
+        elif limit is not None:
+            batches = int(batches * limit)
+        return int(trainer.max_epochs or 1) * batches * self.steps_per_batch()
+
+    def steps_per_batch(self) -> int:
+        """Optimizer steps per training batch (more than one with truncated BPTT)."""
+        return 1
+
+    def _scheduler(self) -> Any:
+        schedulers = self.lr_schedulers()
+        return schedulers[0] if isinstance(schedulers, list) else schedulers
 
     def optimize(self, loss: Tensor) -> float:
         """One optimizer step on ``loss``: backward, log the gradient norm, clip, step.
@@ -122,8 +156,12 @@ class SeqlabObjective(L.LightningModule):
                 f"(loss {loss_value:.4g}). The step was skipped and {self._kept()}. Try "
                 f"training.clip_norm=1.0 or a lower learning rate."
             )
+        lr = optimizer.param_groups[0]["lr"]
         optimizer.step()
-        self.write_scalars({"train/grad_norm": norm_value})
+        scheduler = self._scheduler()
+        if scheduler is not None and not isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step()
+        self.write_scalars({"train/grad_norm": norm_value, "train/lr": lr})
         return loss_value
 
     def _where(self) -> str:
@@ -150,6 +188,7 @@ class SeqlabObjective(L.LightningModule):
     def log_training_loss(self, loss: float, extra: dict[str, float] | None = None) -> None:
         """Per-step loss (and extras) to the loggers; the epoch mean as train/ce_epoch; the
         progress bar (when there is one) refreshed every trainer.log_every_n_steps batches."""
+        self.last_train_loss = loss
         self.write_scalars({"train/ce": loss, **(extra or {})})
         self._epoch_loss[0] += loss
         self._epoch_loss[1] += 1
@@ -174,6 +213,14 @@ class SeqlabObjective(L.LightningModule):
 
     def on_validation_start(self) -> None:
         self.flush_step_scalars()
+
+    def on_validation_end(self) -> None:
+        """A plateau schedule looks at the monitored metric after every validation."""
+        scheduler = self._scheduler()
+        value = self.trainer.callback_metrics.get(self.monitor[0])
+        plateau = isinstance(scheduler, ReduceLROnPlateau) and not self.trainer.sanity_checking
+        if plateau and value is not None:
+            scheduler.step(float(value))
 
     def on_train_end(self) -> None:
         self.flush_step_scalars()

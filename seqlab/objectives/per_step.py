@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -36,6 +38,10 @@ class PerStepObjective(SeqlabObjective):
         if spec.focus_metric:
             names += [spec.focus_metric, "seq_acc"]
         return [f"val/{name}" for name in names]
+
+    def steps_per_batch(self) -> int:
+        steps, length = self.training_cfg.tbptt_steps, self.spec.sequence_length
+        return 1 if steps is None or length is None else math.ceil(length / steps)
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         inputs, targets = batch["inputs"], batch["targets"]

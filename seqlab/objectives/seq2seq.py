@@ -17,12 +17,13 @@ from torch import Tensor
 
 from seqlab.bleu import bleu_by_length, corpus_bleu
 from seqlab.models.encoder_decoder import Seq2Seq
-from seqlab.models.search import DecodingConfig, decode, greedy_decode
+from seqlab.models.search import DecodingConfig, decode
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.schedules import teacher_forcing_ratio
 from seqlab.spec import TaskSpec
 from seqlab.tasks.batching import Batch
-from seqlab.tasks.vocab import PAD_ID, Vocab
+from seqlab.tasks.tokenizers import Tokenizer
+from seqlab.tasks.vocab import EOS_ID, PAD_ID, Vocab
 from seqlab.training import TrainingConfig
 
 
@@ -53,15 +54,16 @@ class Seq2SeqObjective(SeqlabObjective):
             raise ValueError("a seq2seq task spec must carry its source and target vocabularies")
         self.source_vocab: Vocab = spec.source_vocab
         self.target_vocab: Vocab = spec.target_vocab
+        self.target_tokenizer = spec.target_tokenizer or Tokenizer()
         self.decoding = decoding or DecodingConfig()
-        self._texts: dict[str, list[tuple[int, str, str, str]]] = {}
+        self._outputs: dict[str, list[tuple[int, str, bool]]] = {}
         self._counts: dict[str, float] = {}
         self.test_report: dict[str, Any] = {}
 
     @classmethod
     def validation_metrics(cls, spec: TaskSpec) -> list[str]:
         names = ["ce", "bleu", "exact_match", "acc_teacher_forced", "acc_free_running"]
-        return [f"val/{name}" for name in [*names, "exposure_bias"]]
+        return [f"val/{name}" for name in [*names, "exposure_bias", "truncated"]]
 
     def current_ratio(self) -> float:
         cfg = self.training_cfg
@@ -81,8 +83,9 @@ class Seq2SeqObjective(SeqlabObjective):
         return loss.detach()
 
     # ----- evaluation --------------------------------------------------------------------
-    def _words(self, ids: list[int], vocab: Vocab) -> str:
-        return " ".join(vocab.decode(ids))
+    def hypothesis_text(self, ids: list[int]) -> str:
+        """Decoded ids -> text, detokenised by the tokenizer that made the targets."""
+        return self.target_tokenizer.decode(self.target_vocab.decode(ids))
 
     def _evaluate(self, batch: Batch, split: str) -> None:
         src, lengths, tgt_out = batch["src"], batch["src_lengths"], batch["tgt_out"]
@@ -91,43 +94,36 @@ class Seq2SeqObjective(SeqlabObjective):
         logits = self.model(src, lengths, batch["tgt_in"])
         self.log(f"{split}/ce", seq2seq_ce(logits, tgt_out), batch_size=n_real, prog_bar=True)
         forced_correct = int(((logits.argmax(-1) == tgt_out) & real).sum())
-        decoding = (
-            self.decoding
-            if split == "test"
-            else DecodingConfig(max_length=self.decoding.max_length)
-        )
-        tokens = decode(self.model, src, lengths, decoding)
-        free_correct = int(
-            aligned_correct(
-                greedy_decode(self.model, src, lengths, self.decoding.max_length)
-                if decoding.beam_size > 1
-                else tokens,
-                tgt_out,
-            ).sum()
+        ratio = self.spec.length_ratio
+        greedy = DecodingConfig(max_length=self.decoding.max_length)
+        decoding = self.decoding if split == "test" else greedy
+        tokens = decode(self.model, src, lengths, decoding, ratio)
+        free = (
+            tokens if decoding.beam_size == 1 else decode(self.model, src, lengths, greedy, ratio)
         )
         counts = self._counts
         counts["tokens"] = counts.get("tokens", 0) + n_real
         counts["forced"] = counts.get("forced", 0) + forced_correct
-        counts["free"] = counts.get("free", 0) + free_correct
-        texts = self._texts.setdefault(split, [])
+        counts["free"] = counts.get("free", 0) + int(aligned_correct(free, tgt_out).sum())
+        finished = (tokens == EOS_ID).any(1)
+        outputs = self._outputs.setdefault(split, [])
         for row in range(src.size(0)):
-            texts.append(
-                (
-                    int(batch["index"][row]),
-                    self._words(src[row, : int(lengths[row])].tolist(), self.source_vocab),
-                    self._words(tgt_out[row].tolist(), self.target_vocab),
-                    self._words(tokens[row].tolist(), self.target_vocab),
-                )
-            )
+            hypothesis = self.hypothesis_text(tokens[row].tolist())
+            outputs.append((int(batch["index"][row]), hypothesis, not bool(finished[row])))
 
     def _epoch_end(self, split: str) -> list[tuple[int, str, str, str]]:
-        counts, texts = self._counts, sorted(self._texts.pop(split, []))
+        """Corpus metrics over the split; rows (index, source, reference, hypothesis) with the
+        source and reference as they are in the data."""
+        counts, outputs = self._counts, sorted(self._outputs.pop(split, []))
         self._counts = {}
-        if not texts:
+        if not outputs:
             return []
+        sources, references = self.spec.raw_text[split]
+        texts = [(i, sources[i], references[i], hyp) for i, hyp, _ in outputs]
         forced = counts["forced"] / counts["tokens"]
         free = counts["free"] / counts["tokens"]
-        bleu, _ = corpus_bleu([t[3] for t in texts], [t[2] for t in texts])
+        lowercase = self.decoding.bleu_lowercase
+        bleu, _ = corpus_bleu([t[3] for t in texts], [t[2] for t in texts], lowercase)
         exact = sum(t[2] == t[3] for t in texts) / len(texts)
         self.log_dict(
             {
@@ -136,6 +132,7 @@ class Seq2SeqObjective(SeqlabObjective):
                 f"{split}/acc_teacher_forced": forced,
                 f"{split}/acc_free_running": free,
                 f"{split}/exposure_bias": forced - free,
+                f"{split}/truncated": sum(cut for _, _, cut in outputs) / len(outputs),
             },
             prog_bar=False,
         )
@@ -155,9 +152,10 @@ class Seq2SeqObjective(SeqlabObjective):
         if not texts:
             return
         hyps, refs = [t[3] for t in texts], [t[2] for t in texts]
-        bleu, signature = corpus_bleu(hyps, refs)
+        lowercase = self.decoding.bleu_lowercase
+        bleu, signature = corpus_bleu(hyps, refs, lowercase)
         buckets = bleu_by_length(
-            hyps, refs, [len(t[1].split()) for t in texts], self.decoding.bucket_width
+            hyps, refs, [len(t[1].split()) for t in texts], self.decoding.bucket_width, lowercase
         )
         self.test_report = {
             "test/bleu_signature": signature,
@@ -165,6 +163,8 @@ class Seq2SeqObjective(SeqlabObjective):
             "decoding": {
                 "beam_size": self.decoding.beam_size,
                 "length_penalty": self.decoding.length_penalty,
+                "max_length": self.decoding.max_length,
+                "length_ratio": self.spec.length_ratio,
             },
             "hypotheses": texts,
         }

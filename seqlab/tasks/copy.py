@@ -23,7 +23,7 @@ from seqlab.config import TaskConfig, require_at_least, store_schema
 from seqlab.errors import ConfigError
 from seqlab.spec import PER_STEP, SEQ2SEQ, TaskSpec
 from seqlab.tasks.batching import Batch
-from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule
+from seqlab.tasks.seq2seq_data import Seq2SeqDataModule, TextPair
 from seqlab.tasks.splits import TensorSplitsDataModule, split_generators
 
 
@@ -127,6 +127,7 @@ class CopyDataModule(TensorSplitsDataModule):
             vocab_size=config.alphabet + 2,
             num_classes=config.alphabet + 1,
             fixed_length=True,
+            sequence_length=config.delay + 2 * config.n_recall,
             focus_metric="recall_acc",
             baseline_ce=memoryless_baseline_ce(config.delay, config.n_recall, config.alphabet),
             solved_when=("val/recall_acc", 0.995),
@@ -166,9 +167,9 @@ class Seq2SeqCopyDataModule(Seq2SeqDataModule):
         }
         self.sizes = {"train": config.n_train, "val": config.n_val, "test": config.n_test}
 
-    def make_pairs(self) -> dict[str, list[Pair]]:
+    def make_texts(self) -> dict[str, list[TextPair]]:
         generators = split_generators(self.data_seed)
-        pairs: dict[str, list[Pair]] = {}
+        pairs: dict[str, list[TextPair]] = {}
         for split, n in self.sizes.items():
             lo, hi = self.ranges[split]
             g = generators[split]
@@ -176,8 +177,8 @@ class Seq2SeqCopyDataModule(Seq2SeqDataModule):
             symbols = torch.randint(1, self.alphabet + 1, (n, hi), generator=g)
             pairs[split] = []
             for row, length in zip(symbols.tolist(), lengths.tolist(), strict=True):
-                words = [f"s{v}" for v in row[:length]]
-                pairs[split].append((words, list(words)))
+                text = " ".join(f"s{v}" for v in row[:length])
+                pairs[split].append((text, text))
         return pairs
 
 

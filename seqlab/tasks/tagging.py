@@ -130,6 +130,7 @@ class TaggingDataModule(TensorSplitsDataModule):
             vocab_size=len(WORDS),
             num_classes=len(TAGS),
             fixed_length=True,
+            sequence_length=config.length,
             focus_metric="acc_ambiguous",
         )
 

@@ -19,7 +19,8 @@ from seqlab.errors import DataFileError
 from seqlab.spec import SEQUENCE, TaskSpec
 from seqlab.tasks.batching import Batch, length_loader
 from seqlab.tasks.files import read_data_lines
-from seqlab.tasks.seq2seq_data import check_vocabulary_and_batching
+from seqlab.tasks.seq2seq_data import Tokenization, check_vocabulary_and_batching
+from seqlab.tasks.tokenizers import Tokenizer
 from seqlab.tasks.tsv import require_paths
 from seqlab.tasks.vocab import PAD_ID, Vocab
 
@@ -79,6 +80,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.solved_when = solved_when
         self.splits: dict[str, EncodedTexts] = {}
         self.source_vocab: Vocab | None = None
+        self.source_tokenizer: Tokenizer | None = None  # None: the words as they are
 
     def make_examples(self) -> dict[str, list[TextExample]]:
         raise NotImplementedError
@@ -109,6 +111,7 @@ class TextClassificationDataModule(L.LightningDataModule):
             focus_metric=self.focus_metric,
             solved_when=self.solved_when,
             source_vocab=self.source_vocab,
+            source_tokenizer=self.source_tokenizer,
         )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
@@ -126,27 +129,27 @@ class TextClassificationDataModule(L.LightningDataModule):
 
 
 def read_text_tsv(
-    path: str | Path, labels: list[str] | None, lowercase: bool
-) -> tuple[list[TextExample], list[str]]:
-    """``text<TAB>label`` lines. A label is a class name from ``labels`` or an integer index
-    into it; with ``labels`` unset, the names found in the file (sorted) become the classes."""
+    path: str | Path, labels: list[str] | None
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """``text<TAB>label`` lines -> (text as in the file, class index) and the class names. A
+    label is a class name from ``labels`` or an integer index into it; with ``labels`` unset,
+    the names found in the file (sorted) become the classes."""
     path, lines = read_data_lines(path, "text<TAB>label")
-    rows: list[tuple[int, list[str], str]] = []
+    rows: list[tuple[int, str, str]] = []
     for number, line in lines:
         if "\t" not in line:
             raise DataFileError(f"{path}:{number}: no tab; expected 'text<TAB>label'")
         text, label = line.rsplit("\t", 1)
-        words = (text.lower() if lowercase else text).split()
-        if not words:
+        if not text.strip():
             raise DataFileError(f"{path}:{number}: the text is empty")
-        rows.append((number, words, label.strip()))
+        rows.append((number, text, label.strip()))
     if not rows:
         raise DataFileError(f"{path} holds no examples (the file is empty)")
     names = list(labels) if labels else sorted({r[2] for r in rows if not r[2].isdigit()})
     if not names:
         names = [str(i) for i in range(max(int(r[2]) for r in rows) + 1)]
     examples = []
-    for number, words, label in rows:
+    for number, text, label in rows:
         if label in names:
             index = names.index(label)
         elif label.isdigit() and int(label) < len(names):
@@ -156,7 +159,7 @@ def read_text_tsv(
                 f"{path}:{number}: label {label!r} is neither a class ({', '.join(names)}) nor "
                 f"an integer below {len(names)}"
             )
-        examples.append(TextExample(words, index))
+        examples.append((text, index))
     return examples, names
 
 
@@ -164,7 +167,9 @@ def read_text_tsv(
 class TextTsvConfig(TaskConfig):
     """text_tsv: your text classification data. train_path, valid_path, test_path:
     ``text<TAB>label`` files. labels: class names in order (null: the names found in the
-    training file, sorted). lowercase, min_freq, max_vocab, batch_size, data_seed."""
+    training file, sorted). tokenizer: word (words and punctuation, default) | whitespace |
+    sentencepiece (``vocab_size`` pieces, ``sentencepiece_model`` bpe | unigram, trained on the
+    training file). lowercase (default true), min_freq, max_vocab, batch_size, data_seed."""
 
     _target_: str = "seqlab.tasks.text_classification.TextTsvConfig"
     name: str = "text_tsv"
@@ -172,7 +177,10 @@ class TextTsvConfig(TaskConfig):
     valid_path: str | None = None
     test_path: str | None = None
     labels: list[str] | None = None
-    lowercase: bool = False
+    tokenizer: str = "word"
+    vocab_size: int = 8000
+    sentencepiece_model: str = "bpe"
+    lowercase: bool = True
     min_freq: int = 1
     max_vocab: int | None = None
     batch_size: int = 64
@@ -184,6 +192,13 @@ class TextTsvConfig(TaskConfig):
         require_paths(self, "text<TAB>label")
         require_at_least("task", 1, batch_size=self.batch_size, min_freq=self.min_freq)
         check_vocabulary_and_batching(None, self.max_vocab)
+        self.tokenization.check()
+
+    @property
+    def tokenization(self) -> Tokenization:
+        return Tokenization(
+            self.tokenizer, self.lowercase, self.vocab_size, self.sentencepiece_model
+        )
 
     def build(self, output: str) -> L.LightningDataModule:
         return TextTsvDataModule(self)
@@ -202,16 +217,28 @@ class TextTsvDataModule(TextClassificationDataModule):
             "test": config.test_path,
         }
         self.labels = list(config.labels) if config.labels else None
-        self.lowercase = config.lowercase
+        self.tokenization = config.tokenization
         self._names: list[str] | None = None
 
     def make_examples(self) -> dict[str, list[TextExample]]:
-        train, names = read_text_tsv(str(self.paths["train"]), self.labels, self.lowercase)
+        train, names = read_text_tsv(str(self.paths["train"]), self.labels)
         self._names = names
-        return {
+        rows = {
             "train": train,
-            "val": read_text_tsv(str(self.paths["val"]), names, self.lowercase)[0],
-            "test": read_text_tsv(str(self.paths["test"]), names, self.lowercase)[0],
+            "val": read_text_tsv(str(self.paths["val"]), names)[0],
+            "test": read_text_tsv(str(self.paths["test"]), names)[0],
+        }
+        if self.source_tokenizer is None:
+            self.source_tokenizer = self.tokenization.build([text for text, _ in train])
+        tokenizer = self.source_tokenizer
+        return {
+            split: [
+                TextExample(words, label)
+                for words, (_, label) in zip(
+                    tokenizer.encode_all([text for text, _ in examples]), examples, strict=True
+                )
+            ]
+            for split, examples in rows.items()
         }
 
     def label_names(self) -> list[str]:

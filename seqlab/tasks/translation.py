@@ -24,7 +24,7 @@ import lightning as L
 from seqlab.config import TaskConfig, require_at_least, store_schema
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ
-from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule, check_vocabulary_and_batching
+from seqlab.tasks.seq2seq_data import Seq2SeqDataModule, TextPair, check_vocabulary_and_batching
 from seqlab.tasks.splits import SPLITS, split_seed
 
 LEXICON: dict[str, dict[str, str]] = {
@@ -127,6 +127,9 @@ def sentence(length: int, rng: random.Random) -> list[str]:
     return words[:length]
 
 
+Pair = tuple[list[str], list[str]]
+
+
 def generate_pairs(
     n: int, min_len: int, max_len: int, rng: random.Random, case_markers: bool = False
 ) -> list[Pair]:
@@ -224,7 +227,7 @@ class TranslationDataModule(Seq2SeqDataModule):
         }
         self.sizes = {"train": config.n_train, "val": config.n_val, "test": config.n_test}
 
-    def make_pairs(self) -> dict[str, list[Pair]]:
+    def make_texts(self) -> dict[str, list[TextPair]]:
         pairs = {}
         pool_max_len = self.config.pool_max_len
         for split in SPLITS:
@@ -237,7 +240,7 @@ class TranslationDataModule(Seq2SeqDataModule):
                 random.Random(split_seed(self.data_seed, split)),
                 self.config.case_markers,
             )
-            pairs[split] = [pair for pair in drawn if len(pair[0]) <= high]
+            pairs[split] = [(" ".join(s), " ".join(t)) for s, t in drawn if len(s) <= high]
         return pairs
 
 

@@ -1,7 +1,8 @@
 """Real parallel data from local TSV files: one ``source<TAB>target`` pair per line.
 
-Whitespace tokenisation, optional lowercasing; the vocabularies come from the training file
-(min_freq / max_vocab, rare words become <unk>) and are saved in every checkpoint.
+The text is kept as it is in the file; the tokenizer (subword units by default, trained on the
+training file) and the vocabularies come from the training file and are saved in every
+checkpoint. BLEU compares detokenised hypotheses with the file's own target lines.
 """
 
 from __future__ import annotations
@@ -15,21 +16,34 @@ from seqlab.config import TaskConfig, require_at_least, store_schema
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.spec import SEQ2SEQ
 from seqlab.tasks.files import read_data_lines
-from seqlab.tasks.seq2seq_data import Pair, Seq2SeqDataModule, check_vocabulary_and_batching
+from seqlab.tasks.seq2seq_data import (
+    Seq2SeqDataModule,
+    TextPair,
+    Tokenization,
+    check_vocabulary_and_batching,
+)
 
 
 @dataclass
 class TsvConfig(TaskConfig):
     """tsv: your parallel data. train_path, valid_path, test_path: ``source<TAB>target``
-    files (relative paths from the directory you run seqlab in). lowercase: lowercase both
-    sides. min_freq, max_vocab: rarer training words become <unk>; at most max_vocab words per
-    side. batch_size, batch_tokens, data_seed: as for translation."""
+    files (relative paths from the directory you run seqlab in). tokenizer: sentencepiece
+    (subword units, trained on the training file: ``vocab_size`` pieces per side, or for both
+    sides with ``shared_vocab``; ``sentencepiece_model`` bpe | unigram) | word (words and
+    punctuation) | whitespace. lowercase: lowercase the text the model sees (BLEU still
+    compares with the file's references; ``decoding.bleu_lowercase`` scores without case).
+    min_freq, max_vocab: rarer training tokens become <unk>; at most max_vocab per side.
+    batch_size, batch_tokens, data_seed: as for translation."""
 
     _target_: str = "seqlab.tasks.tsv.TsvConfig"
     name: str = "tsv"
     train_path: str | None = None
     valid_path: str | None = None
     test_path: str | None = None
+    tokenizer: str = "sentencepiece"
+    vocab_size: int = 8000
+    sentencepiece_model: str = "bpe"
+    shared_vocab: bool = False
     lowercase: bool = False
     min_freq: int = 1
     max_vocab: int | None = None
@@ -43,6 +57,17 @@ class TsvConfig(TaskConfig):
         require_paths(self, "source<TAB>target")
         require_at_least("task", 1, batch_size=self.batch_size, min_freq=self.min_freq)
         check_vocabulary_and_batching(self.batch_tokens, self.max_vocab)
+        self.tokenization.check()
+
+    @property
+    def tokenization(self) -> Tokenization:
+        return Tokenization(
+            self.tokenizer,
+            self.lowercase,
+            self.vocab_size,
+            self.sentencepiece_model,
+            self.shared_vocab,
+        )
 
     def build(self, output: str) -> L.LightningDataModule:
         return TsvTranslationDataModule(self)
@@ -57,11 +82,11 @@ def require_paths(config: TaskConfig, layout: str) -> None:
             )
 
 
-def read_tsv_pairs(path: str | Path, lowercase: bool = False) -> list[Pair]:
-    """Read ``source<TAB>target`` lines; blank lines are skipped, anything else malformed
-    is an error naming the file and line number."""
+def read_tsv_pairs(path: str | Path) -> list[TextPair]:
+    """The ``source<TAB>target`` lines of a file, as they are; blank lines are skipped,
+    anything else malformed is an error naming the file and line number."""
     path, lines = read_data_lines(path, "source<TAB>target")
-    pairs: list[Pair] = []
+    pairs: list[TextPair] = []
     for number, line in lines:
         if "\t" not in line:
             raise DataFileError(
@@ -74,13 +99,10 @@ def read_tsv_pairs(path: str | Path, lowercase: bool = False) -> list[Pair]:
                 f"{path}:{number}: {len(rest) + 2} tab-separated columns; expected 2 "
                 f"(source<TAB>target)"
             )
-        if lowercase:
-            source, target = source.lower(), target.lower()
-        source_words, target_words = source.split(), target.split()
-        if not source_words or not target_words:
-            side = "source" if not source_words else "target"
+        if not source.strip() or not target.strip():
+            side = "source" if not source.strip() else "target"
             raise DataFileError(f"{path}:{number}: the {side} side is empty")
-        pairs.append((source_words, target_words))
+        pairs.append((source, target))
     if not pairs:
         raise DataFileError(f"{path} holds no sentence pairs (the file is empty)")
     return pairs
@@ -97,18 +119,16 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
             config.max_vocab,
             config.data_seed,
             config.batch_tokens,
+            tokenization=config.tokenization,
         )
         self.paths = {
             "train": config.train_path,
             "val": config.valid_path,
             "test": config.test_path,
         }
-        self.lowercase = config.lowercase
 
-    def make_pairs(self) -> dict[str, list[Pair]]:
-        return {
-            split: read_tsv_pairs(str(path), self.lowercase) for split, path in self.paths.items()
-        }
+    def make_texts(self) -> dict[str, list[TextPair]]:
+        return {split: read_tsv_pairs(str(path)) for split, path in self.paths.items()}
 
 
 store_schema("task", "tsv", TsvConfig)
