@@ -12,8 +12,11 @@ y1..yn <eos>, padded with 0; index (B,) the pairs' positions in their split.
 
 from __future__ import annotations
 
+import itertools
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 
 import lightning as L
 import torch
@@ -24,7 +27,13 @@ from seqlab.config import require_at_least, require_choice
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, TaskSpec
 from seqlab.tasks.batching import Batch, length_loader
-from seqlab.tasks.tokenizers import SENTENCEPIECE_MODELS, TOKENIZERS, Tokenizer, build_tokenizer
+from seqlab.tasks.tokenizers import (
+    SENTENCEPIECE_MODELS,
+    TOKENIZERS,
+    SentencePieceTokenizer,
+    Tokenizer,
+    build_tokenizer,
+)
 from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 
 TextPair = tuple[str, str]
@@ -64,59 +73,128 @@ class Tokenization:
         )
 
 
-def _flatten(sequences: list[list[str]], vocab: Vocab) -> tuple[Tensor, Tensor]:
-    """Token lists -> (ids (N,), offsets (len + 1,)): sentence i is ids[offsets[i]:offsets[i+1]]."""
-    lookup = vocab.stoi.get
-    ids = torch.tensor(
-        [lookup(w, UNK_ID) for w in chain.from_iterable(sequences)], dtype=torch.int32
+CHUNK = 10_000  # lines tokenized at a time: bounded memory for large corpora
+
+
+def _chunks(texts: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(texts), CHUNK):
+        yield texts[start : start + CHUNK]
+
+
+def encode_training_texts(
+    sides: list[tuple[list[str], Tokenizer]], min_freq: int, max_vocab: int | None
+) -> tuple[Vocab, list[tuple[Tensor, Tensor]]]:
+    """Tokenize the training texts of one or more sides once, and build their vocabulary:
+    tokens get provisional ids in order of appearance (counted with one bincount), then
+    are renumbered by the vocabulary. Returns the vocabulary and each side's (ids, offsets)."""
+    provisional: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    encoded = []
+    for texts, tokenizer in sides:
+        if isinstance(tokenizer, SentencePieceTokenizer):  # its own ids are provisional ids
+            encoded.append(_sentencepiece_ids(texts, tokenizer))
+            continue
+        ids, lengths = array("i"), array("q")
+        for chunk in _chunks(texts):
+            for tokens in tokenizer.encode_all(chunk):
+                ids.extend([provisional[token] for token in tokens])
+                lengths.append(len(tokens))
+        encoded.append(_as_tensors(ids, lengths))
+    tokenizers = {id(tokenizer): tokenizer for _, tokenizer in sides}
+    only = next(iter(tokenizers.values()))
+    if len(tokenizers) == 1 and isinstance(only, SentencePieceTokenizer):
+        words = only.pieces()
+    else:
+        words = list(provisional)  # in provisional-id order
+    counts = torch.zeros(len(words), dtype=torch.int64)
+    for flat, _ in encoded:
+        counts += torch.bincount(flat.long(), minlength=len(words))
+    vocab = Vocab.from_counts(
+        Counter(dict(zip(words, counts.tolist(), strict=True))), min_freq, max_vocab
     )
-    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.int64)
-    offsets = torch.zeros(len(sequences) + 1, dtype=torch.int64)
-    torch.cumsum(lengths, 0, out=offsets[1:])
-    return ids, offsets
+    renumber = torch.tensor([vocab.stoi.get(w, UNK_ID) for w in words], dtype=torch.int32)
+    return vocab, [
+        (renumber[flat.long()] if len(flat) else flat, offsets) for flat, offsets in encoded
+    ]
+
+
+def _as_tensors(ids: array, lengths: array) -> tuple[Tensor, Tensor]:
+    offsets = torch.zeros(len(lengths) + 1, dtype=torch.int64)
+    if lengths:
+        torch.cumsum(torch.frombuffer(lengths, dtype=torch.int64), 0, out=offsets[1:])
+    flat = (
+        torch.frombuffer(ids, dtype=torch.int32).clone()
+        if ids
+        else torch.zeros(0, dtype=torch.int32)
+    )
+    return flat, offsets
+
+
+def encode_texts(texts: list[str], tokenizer: Tokenizer, vocab: Vocab) -> tuple[Tensor, Tensor]:
+    """Texts -> (ids (N,) int32, offsets (len + 1,)): text i is ids[offsets[i]:offsets[i+1]].
+    Tokenized and encoded a chunk at a time, into flat arrays (no tensor or list per text)."""
+    if isinstance(tokenizer, SentencePieceTokenizer):
+        flat, offsets = _sentencepiece_ids(texts, tokenizer)
+        pieces = tokenizer.pieces()
+        table = torch.tensor([vocab.stoi.get(p, UNK_ID) for p in pieces], dtype=torch.int32)
+        return (table[flat.long()] if len(flat) else flat), offsets
+    lookup = vocab.stoi.get
+    ids, lengths = array("i"), array("q")
+    for chunk in _chunks(texts):
+        for tokens in tokenizer.encode_all(chunk):
+            ids.extend([lookup(token, UNK_ID) for token in tokens])
+            lengths.append(len(tokens))
+    return _as_tensors(ids, lengths)
+
+
+def _sentencepiece_ids(
+    texts: list[str], tokenizer: SentencePieceTokenizer
+) -> tuple[Tensor, Tensor]:
+    """Sentencepiece's own ids of the texts' pieces, flat, with offsets."""
+    ids, lengths = array("i"), array("q")
+    for chunk in _chunks(texts):
+        for pieces in tokenizer.encode_all_ids(chunk):
+            ids.extend(pieces)
+            lengths.append(len(pieces))
+    return _as_tensors(ids, lengths)
+
+
+def _padded(ids: Tensor, offsets: Tensor, index: Tensor, width: int) -> Tensor:
+    """Rows ``index`` of a flat id array, padded with PAD_ID to ``width`` (B, width) long."""
+    starts, lengths = offsets[index], offsets[index + 1] - offsets[index]
+    steps = torch.arange(width)
+    real = steps[None] < lengths[:, None]
+    positions = (starts[:, None] + steps[None]).clamp(max=max(len(ids) - 1, 0))
+    return torch.where(real, ids[positions].long(), PAD_ID)
 
 
 class EncodedPairs(Dataset):
     """Encoded pairs in flat id arrays; indexing with a list of positions returns one padded
-    batch."""
+    batch, built with a few tensor operations."""
 
-    def __init__(
-        self, sources: list[list[str]], targets: list[list[str]], source: Vocab, target: Vocab
-    ) -> None:
-        self.src_ids, self.src_offsets = _flatten(sources, source)
-        self.tgt_ids, self.tgt_offsets = _flatten(targets, target)
+    def __init__(self, source: tuple[Tensor, Tensor], target: tuple[Tensor, Tensor]) -> None:
+        self.src_ids, self.src_offsets = source
+        self.tgt_ids, self.tgt_offsets = target
         self.src_lengths = (self.src_offsets[1:] - self.src_offsets[:-1]).tolist()
-        self.tgt_lengths = (self.tgt_offsets[1:] - self.tgt_offsets[:-1]).tolist()
+        self.tgt_lengths_t = self.tgt_offsets[1:] - self.tgt_offsets[:-1]
 
     def __len__(self) -> int:
         return len(self.src_lengths)
 
-    def source(self, i: int) -> Tensor:
-        return self.src_ids[self.src_offsets[i] : self.src_offsets[i + 1]]
-
-    def target(self, i: int) -> Tensor:
-        return self.tgt_ids[self.tgt_offsets[i] : self.tgt_offsets[i + 1]]
-
     def __getitem__(self, index: list[int]) -> Batch:
-        batch_size = len(index)
-        s_max = max(self.src_lengths[i] for i in index)
-        t_max = max(self.tgt_lengths[i] for i in index) + 1
-        src = torch.full((batch_size, s_max), PAD_ID, dtype=torch.long)
-        tgt_in = torch.full((batch_size, t_max), PAD_ID, dtype=torch.long)
-        tgt_out = torch.full((batch_size, t_max), PAD_ID, dtype=torch.long)
-        for row, i in enumerate(index):
-            s, t = self.source(i), self.target(i)
-            src[row, : len(s)] = s
-            tgt_in[row, 0] = BOS_ID
-            tgt_in[row, 1 : len(t) + 1] = t
-            tgt_out[row, : len(t)] = t
-            tgt_out[row, len(t)] = EOS_ID
+        rows = torch.as_tensor(index)
+        src_lengths = self.src_offsets[rows + 1] - self.src_offsets[rows]
+        tgt_lengths = self.tgt_lengths_t[rows]
+        longest = int(tgt_lengths.max())
+        src = _padded(self.src_ids, self.src_offsets, rows, int(src_lengths.max()))
+        target = _padded(self.tgt_ids, self.tgt_offsets, rows, longest + 1)
+        tgt_in = torch.cat([torch.full((len(rows), 1), BOS_ID), target[:, :-1]], 1)
+        tgt_out = target.scatter(1, tgt_lengths[:, None], EOS_ID)
         return {
             "src": src,
-            "src_lengths": torch.tensor([self.src_lengths[i] for i in index]),
+            "src_lengths": src_lengths,
             "tgt_in": tgt_in,
             "tgt_out": tgt_out,
-            "index": torch.tensor(index),
+            "index": rows,
         }
 
 
@@ -173,40 +251,38 @@ class Seq2SeqDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        texts = self.make_texts()
-        train_sources = [s for s, _ in texts["train"]]
-        train_targets = [t for _, t in texts["train"]]
-        if self.source_tokenizer is None or self.target_tokenizer is None:
-            self._fit_tokenizers(train_sources, train_targets)
-        assert self.source_tokenizer is not None and self.target_tokenizer is not None
-        tokens = {
-            split: (
-                self.source_tokenizer.encode_all([s for s, _ in pairs]),
-                self.target_tokenizer.encode_all([t for _, t in pairs]),
-            )
-            for split, pairs in texts.items()
+        texts = {
+            split: ([s for s, _ in pairs], [t for _, t in pairs])
+            for split, pairs in self.make_texts().items()
         }
-        sources, targets = tokens["train"]
+        sources, targets = texts["train"]
+        if self.source_tokenizer is None or self.target_tokenizer is None:
+            self._fit_tokenizers(sources, targets)
+        source_tokenizer, target_tokenizer = self.source_tokenizer, self.target_tokenizer
+        assert source_tokenizer is not None and target_tokenizer is not None
+        self.splits = {}
         if self.source_vocab is None or self.target_vocab is None:
+            source, target = (sources, source_tokenizer), (targets, target_tokenizer)
+            limits = (self.min_freq, self.max_vocab)
             if self.tokenization.shared_vocab:
-                vocab = Vocab.build(chain(sources, targets), self.min_freq, self.max_vocab)
+                vocab, (src, tgt) = encode_training_texts([source, target], *limits)
                 self.source_vocab = self.target_vocab = vocab
             else:
-                self.source_vocab = Vocab.build(sources, self.min_freq, self.max_vocab)
-                self.target_vocab = Vocab.build(targets, self.min_freq, self.max_vocab)
+                self.source_vocab, (src,) = encode_training_texts([source], *limits)
+                self.target_vocab, (tgt,) = encode_training_texts([target], *limits)
+            self.splits["train"] = EncodedPairs(src, tgt)
+        for split, (src_texts, tgt_texts) in texts.items():
+            if split not in self.splits:
+                self.splits[split] = EncodedPairs(
+                    encode_texts(src_texts, source_tokenizer, self.source_vocab),
+                    encode_texts(tgt_texts, target_tokenizer, self.target_vocab),
+                )
         if self.length_ratio is None:
-            self.length_ratio = max(
-                (len(t) / len(s) for s, t in zip(sources, targets, strict=True) if s),
-                default=2.0,
-            )
-        self.splits = {
-            split: EncodedPairs(src, tgt, self.source_vocab, self.target_vocab)
-            for split, (src, tgt) in tokens.items()
-        }
-        self.raw_text = {
-            split: ([s for s, _ in texts[split]], [t for _, t in texts[split]])
-            for split in ("val", "test")
-        }
+            train = self.splits["train"]
+            src_lengths = torch.tensor(train.src_lengths, dtype=torch.float64)
+            ratios = train.tgt_lengths_t / src_lengths.clamp(min=1)
+            self.length_ratio = float(ratios.max()) if len(ratios) else 2.0
+        self.raw_text = {split: texts[split] for split in ("val", "test")}
 
     @property
     def spec(self) -> TaskSpec:

@@ -27,7 +27,9 @@ JOINER = "￭"
 # sentencepiece learns its pieces from at most this many sentences (evenly spaced through the
 # training text): more costs time and changes the pieces little.
 SENTENCEPIECE_MAX_SENTENCES = 300_000
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]", re.UNICODE)
+# A token (a word, possibly hyphenated or with an apostrophe, or one mark) and the
+# whitespace before it.
+_SPACED_TOKEN = re.compile(r"(\s*)(\w+(?:[-'’]\w+)*|[^\w\s])")
 
 
 class Tokenizer:
@@ -61,15 +63,13 @@ class WordTokenizer(Tokenizer):
     kind = "word"
 
     def encode(self, text: str) -> list[str]:
-        text = self.prepare(text)
         tokens: list[str] = []
-        for match in _WORD.finditer(text):
-            token, start = match.group(), match.start()
-            if start > 0 and not text[start - 1].isspace():  # written against the one before
+        for space, token in _SPACED_TOKEN.findall(self.prepare(text)):
+            if tokens and not space:  # written against the one before
                 if not token[0].isalnum():
                     token = JOINER + token  # a mark: "word ￭."
                 else:
-                    tokens[-1] += JOINER  # a word after a mark: "( ￭" -> "(￭ word"
+                    tokens[-1] += JOINER  # a word after a mark: "(￭ word"
             tokens.append(token)
         return tokens
 
@@ -133,6 +133,17 @@ class SentencePieceTokenizer(Tokenizer):
 
     def encode_all(self, texts: Iterable[str]) -> list[list[str]]:
         return self.processor.encode([self.prepare(t) for t in texts], out_type=str)
+
+    def encode_all_ids(self, texts: list[str]) -> list[list[int]]:
+        """The pieces of each text as sentencepiece's own ids (see :meth:`pieces`): no Python
+        string per token, for large corpora."""
+        threads = max(1, torch.get_num_threads())
+        prepared = [self.prepare(t) for t in texts]
+        return self.processor.encode(prepared, out_type=int, num_threads=threads)
+
+    def pieces(self) -> list[str]:
+        """Piece of every sentencepiece id."""
+        return [self.processor.id_to_piece(i) for i in range(self.processor.get_piece_size())]
 
     def decode(self, tokens: list[str]) -> str:
         return self.processor.decode_pieces(tokens)

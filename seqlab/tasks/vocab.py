@@ -23,7 +23,16 @@ class Vocab:
     ) -> Vocab:
         """Words seen at least ``min_freq`` times, the ``max_size`` most frequent (ties
         broken alphabetically, so the vocabulary is deterministic)."""
-        counts = Counter(w for sentence in sentences for w in sentence)
+        counts: Counter[str] = Counter()
+        for sentence in sentences:
+            counts.update(sentence)
+        return cls.from_counts(counts, min_freq, max_size)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Counter[str], min_freq: int = 1, max_size: int | None = None
+    ) -> Vocab:
+        """The vocabulary of these token counts (as :meth:`build`)."""
         words = sorted(
             (w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w)
         )
