@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.evaluate import USAGE, evaluate
+from seqlab.evaluate import evaluate
 from seqlab.translate import translate_lines
 from tests.conftest import clean_error, run_cli, tiny, train
 
@@ -94,13 +94,6 @@ def test_the_command_lines(checkpoint: Path, tmp_path: Path):
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert "test/bleu" in evaluated.stdout and (tmp_path / "ev" / "results.json").exists()
     (tmp_path / "in.txt").write_text("the dog\na cat\n")
-    translated = run_cli(
-        [f"ckpt_path={checkpoint}", "input=in.txt", "output=out.txt", "decoding.max_length=zero"],
-        cwd=tmp_path,
-        module="seqlab.translate",
-    )
-    assert translated.returncode == 1 and "Traceback" not in translated.stderr
-    assert "decoding.max_length" in translated.stderr and USAGE.split()[0] in translated.stderr
     translated = run_cli(
         [f"ckpt_path={checkpoint}", "input=in.txt", "output=out.txt"],
         cwd=tmp_path,

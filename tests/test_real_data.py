@@ -102,6 +102,23 @@ def test_bleu_equals_the_sacrebleu_command_line_on_the_raw_references(
     assert 0.0 <= results["test/truncated"] <= 1.0
 
 
+def test_selection_and_schedule_on_validation_bleu(small_multi30k, tmp_path):
+    results = train(
+        tsv_run(
+            small_multi30k,
+            "callbacks.monitor=val/bleu",
+            "training.lr_schedule=plateau",
+            "trainer.max_epochs=2",
+            "trainer.limit_test_batches=1",
+        ),
+        tmp_path / "run",
+    )
+    assert results["config"]["callbacks"]["monitor"] == "val/bleu"
+    state = torch.load(results["best_checkpoint"], weights_only=True)
+    assert "ModelCheckpoint{'monitor': 'val/bleu', 'mode': 'max'" in " ".join(state["callbacks"])
+    assert state["lr_schedulers"][0]["mode"] == "max"  # the plateau watches BLEU going up
+
+
 def test_outputs_cut_by_the_length_limit_are_counted(small_multi30k, tmp_path):
     results = train(
         tsv_run(small_multi30k, "decoding.max_length=1", "trainer.limit_test_batches=2"),
