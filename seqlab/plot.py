@@ -7,12 +7,19 @@ RNNsearch-30, ... for seq2seq models on the translation task). Writes a PNG and 
 
 With ``--metric test/acc --metric test/acc_order_dependent`` it draws those test metrics
 instead, as grouped bars per run (label: model on task), to ``metrics.png/.csv``.
+Other views (seqlab/sweep_figures.py):
+  --against task.delay --metric test/recall_acc [--heatmap] [--solved 0.99]
+      the metric against a swept config value, lines per model (or a heat-map, and a table
+      of the longest value solved);
+  --curve train/grad_norm      a logged training scalar against the step, a line per run;
+  --gradient-flow              the runs' gradient_flow.csv, at init and after training.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,23 +89,43 @@ def write_plot(
 def write_metric_bars(
     dirs: list[Path], metrics: list[str], out: Path, title: str
 ) -> tuple[Path, Path] | None:
-    rows = []
+    """Grouped bars of ``metrics`` per run label (model on task); runs that differ only in
+    the seed share a bar: their mean, with a ±std error bar."""
+    groups: dict[str, list[dict[str, float]]] = {}
     for directory in dirs:
         for run_dir in find_runs(directory):
             results = read_results(run_dir)
             values = {m: float(results[m]) for m in metrics if m in results}
             if values:
-                rows.append((f"{model_label(results)} on {results.get('task')}", values))
-    if not rows:
+                label = f"{model_label(results)} on {results.get('task')}"
+                groups.setdefault(label, []).append(values)
+    if not groups:
         return None
+    rows, errors = [], []
+    for label, runs in groups.items():
+        means, spreads = {}, {}
+        for m in metrics:
+            values = [r[m] for r in runs if m in r]
+            if values:
+                means[m] = statistics.fmean(values)
+                spreads[m] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append((label, means))
+        errors.append(spreads)
+    several = any(len(runs) > 1 for runs in groups.values())
     out.parent.mkdir(parents=True, exist_ok=True)
     png, table = out.with_suffix(".png"), out.with_suffix(".csv")
-    metric_bars(rows, title).savefig(png, dpi=120)
+    figure = metric_bars(rows, title + (" (mean ± std over seeds)" if several else ""), errors)
+    figure.savefig(png, dpi=120)
     with table.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["run", *metrics])
-        for label, values in rows:
-            writer.writerow([label, *(values.get(m, "") for m in metrics)])
+        writer.writerow(
+            ["run", *metrics] + (["n", *(f"{m}_std" for m in metrics)] if several else [])
+        )
+        for (label, values), spreads in zip(rows, errors, strict=True):
+            line = [label, *(values.get(m, "") for m in metrics)]
+            if several:
+                line += [len(groups[label]), *(spreads.get(m, "") for m in metrics)]
+            writer.writerow(line)
     return png, table
 
 
@@ -113,7 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="draw these test metrics as bars instead of BLEU by length",
     )
+    parser.add_argument("--against", help="a config key the runs vary (task.delay)")
+    parser.add_argument("--heatmap", action="store_true", help="with --against: a heat-map")
+    parser.add_argument("--solved", type=float, help="with --against: the solved threshold")
+    parser.add_argument("--curve", action="append", default=[], help="a logged train scalar")
+    parser.add_argument("--gradient-flow", action="store_true", help="gradient_flow.csv files")
     args = parser.parse_args(argv)
+    try:
+        if args.against or args.curve or args.gradient_flow:
+            return other_views(args)
+    except FileNotFoundError as error:
+        print(f"seqlab.plot: {error}", file=sys.stderr)
+        return 1
     if args.metric:
         try:
             written = write_metric_bars(
@@ -152,6 +190,39 @@ def main(argv: list[str] | None = None) -> int:
         args.title or "BLEU by source sentence length",
     )
     print(f"seqlab.plot: {len(curves)} curves -> {png} and {table}")
+    return 0
+
+
+def other_views(args: argparse.Namespace) -> int:
+    """--against, --curve and --gradient-flow (seqlab.sweep_figures)."""
+    from seqlab import sweep_figures
+
+    out_dir = args.dirs[0]
+    written: list[str] = []
+    if args.against:
+        if len(args.metric) != 1:
+            print("seqlab.plot: --against needs one --metric (test/...)", file=sys.stderr)
+            return 1
+        metric = args.metric[0]
+        out = args.out or out_dir / f"{metric.replace('/', '_')}_by_{args.against.split('.')[-1]}"
+        found = sweep_figures.write_against(
+            args.dirs, args.against, metric, out, args.heatmap, args.solved
+        )
+        written += [str(p) for p in found or []]
+    for metric in args.curve:
+        png = sweep_figures.write_curves(args.dirs, metric, out_dir / metric.replace("/", "_"))
+        written += [str(png)] if png else []
+    if args.gradient_flow:
+        flow = sweep_figures.write_gradient_flow(args.dirs, args.out or out_dir / "gradient_flow")
+        written += [*map(str, flow[0]), str(flow[1])] if flow else []
+    if not written:
+        print(
+            f"seqlab.plot: nothing to draw under {', '.join(map(str, args.dirs))} (no run with "
+            "that metric, scalar or gradient_flow.csv)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"seqlab.plot: -> {', '.join(written)}")
     return 0
 
 

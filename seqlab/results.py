@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,16 @@ def read_results(run_dir: Path) -> dict[str, Any]:
 
 
 def find_runs(directory: Path) -> list[Path]:
-    """Run dirs (those holding results.json) at or below ``directory``, sorted."""
+    """Run dirs (those holding results.json) at or below ``directory``, in natural order (a
+    sweep's job 2 before its job 10)."""
     directory = Path(directory)
     if not directory.exists():
         raise FileNotFoundError(f"{directory} does not exist")
-    return sorted(p.parent for p in directory.rglob(RESULTS_FILE))
+    return sorted((p.parent for p in directory.rglob(RESULTS_FILE)), key=_natural)
+
+
+def _natural(path: Path) -> list[Any]:
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(path))]
 
 
 def write_hypotheses(path: Path, rows: list[tuple[int, str, str, str]]) -> None:

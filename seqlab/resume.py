@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqlab.checkpointing import RESUME_DIR, slurm_job_id
 from seqlab.checkpoints import upgrade_config
 from seqlab.errors import ConfigError
-from seqlab.results import RESULTS_FILE
+from seqlab.results import RESULTS_FILE, read_results
 
 # What a resume may change: the budget, and only to make it longer.
 BUDGET_KEYS = ("trainer.max_epochs", "trainer.max_steps", "trainer.max_time")
@@ -127,6 +127,14 @@ def prepare_resume(run_dir: Path, overrides: list[str]) -> tuple[DictConfig, Res
             f"continue; start it again instead"
         )
     if (run_dir / RESULTS_FILE).exists():
+        results = read_results(run_dir)
+        if results.get("status") == "diverged":
+            raise ConfigError(
+                f"resume={run_dir}: the run diverged at optimizer step "
+                f"{results.get('optimizer_steps')} ({results.get('error', 'NaN/inf')}); resuming "
+                f"would repeat the same steps. Start a new run with training.clip_norm=1.0 or a "
+                f"lower training.lr"
+            )
         if not longer:
             raise ConfigError(
                 f"resume={run_dir}: the run finished (results.json exists); to train it "

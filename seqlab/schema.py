@@ -14,6 +14,7 @@ from omegaconf import MISSING, OmegaConf
 
 import seqlab.models
 import seqlab.tasks
+from seqlab.diagnostics import DiagnosticsConfig
 from seqlab.models.search import DecodingConfig
 from seqlab.resume import default_run_dir, hydra_output_subdir
 from seqlab.runtime import RuntimeConfig
@@ -25,7 +26,7 @@ class RunConfig:
 
     seed: seeds everything (lightning.seed_everything); label: this run's name in plots and
     summaries (null = derived from the model); resume: a run dir to continue (seqlab.resume).
-    decoding, runtime: typed option blocks.
+    decoding, diagnostics, runtime: typed option blocks.
     task, model, training, trainer, callbacks: the config groups, each typed by its own
     schema.
     """
@@ -34,6 +35,7 @@ class RunConfig:
     label: str | None = None
     resume: str | None = None
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     task: Any = MISSING
     model: Any = MISSING
@@ -48,6 +50,14 @@ def short_dirname(text: str, limit: int = 100) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: limit - 9]}_{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+def gpus_per_node(accelerator: str, devices: Any) -> int:
+    """GPUs a Slurm job asks for (configs/hydra/launcher/slurm.yaml): trainer.devices on a
+    GPU accelerator (1 for auto), none on CPU."""
+    if str(accelerator) not in ("gpu", "cuda"):
+        return 0
+    return int(devices) if str(devices).isdigit() else 1
 
 
 def register_schemas() -> None:
@@ -65,6 +75,7 @@ def register_schemas() -> None:
         "seqlab_short": short_dirname,
         "seqlab_run_dir": default_run_dir,
         "seqlab_hydra_subdir": hydra_output_subdir,
+        "seqlab_gpus_per_node": gpus_per_node,
     }
     for name, resolver in resolvers.items():
         if not OmegaConf.has_resolver(name):

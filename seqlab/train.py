@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import resource
+import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,14 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.callbacks import CallbacksConfig, build_callbacks, check_monitored_metrics
 from seqlab.compatibility import check_combination, check_spec
 from seqlab.config import ModelConfig, TaskConfig, build_config, instantiate_config
-from seqlab.errors import ConfigError, error_boundary
+from seqlab.diagnostics import DiagnosticsConfig, GradientFlow, check_diagnostics
+from seqlab.errors import ConfigError, NonFiniteLossError, error_boundary
 from seqlab.logs import build_loggers
 from seqlab.models import count_parameters
 from seqlab.models.search import DecodingConfig
@@ -61,6 +66,7 @@ class RunPlan:
     model: ModelConfig
     training: TrainingConfig
     decoding: DecodingConfig
+    diagnostics: DiagnosticsConfig
     callbacks: CallbacksConfig
     runtime: RuntimeConfig
     trainer: dict[str, Any]
@@ -80,15 +86,19 @@ def plan_run(cfg: DictConfig) -> RunPlan:
             "training.lr_schedule=cosine decays over the run's budget: set trainer.max_steps or "
             "trainer.max_epochs"
         )
+    output = check_combination(model, task, training)
+    diagnostics = build_config(cfg.get("diagnostics") or {}, "diagnostics", DiagnosticsConfig)
+    check_diagnostics(diagnostics, model, output)
     return RunPlan(
         task=task,
         model=model,
         training=training,
         decoding=build_config(cfg.decoding, "decoding", DecodingConfig),
+        diagnostics=diagnostics,
         callbacks=build_config(cfg.callbacks, "callbacks", CallbacksConfig),
         runtime=build_config(cfg.runtime, "runtime", RuntimeConfig),
         trainer=trainer,
-        output=check_combination(model, task, training),
+        output=output,
     )
 
 
@@ -97,7 +107,7 @@ def config_as_run(cfg: DictConfig, plan: RunPlan) -> DictConfig:
     results.json and every checkpoint hold this)."""
     config = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(config, dict)
-    for group in ("task", "model", "training", "decoding", "callbacks", "runtime"):
+    for group in ("task", "model", "training", "decoding", "diagnostics", "callbacks", "runtime"):
         config[group] = asdict(getattr(plan, group))
     return OmegaConf.create(config)
 
@@ -154,7 +164,9 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     check_monitored_metrics(plan.callbacks, OBJECTIVES[spec.output].validation_metrics(spec))
     model = plan.model.build(spec)
     pretrained = None if resume else plan.model.load_pretrained(model, spec)
-    objective = build_objective(model, plan.training, spec, plan.decoding)
+    objective = build_objective(
+        model, plan.training, spec, plan.decoding, plan.diagnostics.attention_maps
+    )
     objective.checkpoint_metadata = checkpoint_metadata(config, spec)
     n_params = count_parameters(model)
     print(
@@ -172,17 +184,23 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     objective.monitor = (plan.callbacks.monitor, plan.callbacks.mode)
     bar = progress_bar_enabled(plan.trainer.get("enable_progress_bar", "auto"))
     callbacks = build_callbacks(plan.callbacks, spec, run_dir, progress_bar=bar)
+    if plan.diagnostics.gradient_flow:
+        callbacks.all.append(GradientFlow(plan.diagnostics, run_dir))
     tensorboard, csv_logger = build_loggers(
         run_dir, resume and resume.step, resume and resume.csv_rows
     )
     trainer = build_trainer(plan.trainer, run_dir, callbacks.all, [tensorboard, csv_logger])
     with callbacks.preemption.installed():
-        trainer.fit(
-            objective,
-            datamodule=datamodule,
-            ckpt_path=resume and resume.checkpoint,
-            weights_only=True,
-        )
+        try:
+            trainer.fit(
+                objective,
+                datamodule=datamodule,
+                ckpt_path=resume and resume.checkpoint,
+                weights_only=True,
+            )
+        except NonFiniteLossError as error:
+            record_divergence(run_dir, plan, cfg, config, trainer, n_params, error, started)
+            raise
     steps_trained, epochs_trained = trainer.global_step, trainer.current_epoch
     best = callbacks.checkpoint.best_model_path
     test_metrics = trainer.test(
@@ -192,6 +210,7 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
 
     metrics = {k: float(v) for k, v in sorted(test_metrics.items())}
     results: dict[str, Any] = {
+        "status": "completed",
         "model": plan.model.name,
         "task": spec.name,
         "seed": int(cfg.seed),
@@ -201,6 +220,11 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
         "optimizer_steps": steps_trained,
         "epochs": epochs_trained,
         "best_checkpoint_step": checkpoint_step(best),
+        "monitor": {
+            "metric": plan.callbacks.monitor,
+            "mode": plan.callbacks.mode,
+            "best": _score(callbacks.checkpoint.best_model_score),
+        },
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "best_checkpoint": best or None,
         "last_checkpoint": callbacks.checkpoint.last_model_path or None,
@@ -228,6 +252,69 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     return results
 
 
+def _score(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def sweep_objective(results: dict[str, Any] | None) -> float | None:
+    """What ``main`` returns to a sweeper such as Optuna, which minimises by default: the best
+    value of the monitored validation metric, negated when higher is better
+    (``callbacks.monitor_mode`` max); None for a run that diverged, which Optuna records as a
+    failed trial and goes on."""
+    if not results or results.get("status") != "completed":
+        return None
+    monitor = results.get("monitor") or {}
+    best = monitor.get("best")
+    if best is None:
+        return None
+    return -best if monitor.get("mode") == "max" else best
+
+
+def record_divergence(
+    run_dir: Path,
+    plan: RunPlan,
+    cfg: DictConfig,
+    config: DictConfig,
+    trainer: L.Trainer,
+    n_params: int,
+    error: NonFiniteLossError,
+    started: float,
+) -> None:
+    """results.json of a run stopped by a NaN/inf loss or gradient: status ``diverged``, the
+    step and the message, no test metrics (summaries list it as diverged)."""
+    write_results(
+        run_dir,
+        {
+            "status": "diverged",
+            "error": str(error),
+            "model": plan.model.name,
+            "task": plan.task.name,
+            "seed": int(cfg.seed),
+            "parameters": n_params,
+            "wall_time_s": round(time.perf_counter() - started, 2),
+            "optimizer_steps": trainer.global_step,
+            "epochs": trainer.current_epoch,
+            "config": OmegaConf.to_container(config),
+        },
+    )
+
+
+@contextmanager
+def diverged_job_goes_on(in_sweep: bool) -> Iterator[None]:
+    """In a multirun, a job that diverged is a result (recorded in its results.json), not the
+    end of the sweep: say so and let the sweep go on. A single run still fails."""
+    try:
+        yield
+    except NonFiniteLossError as error:
+        if not in_sweep:
+            raise
+        print(
+            f"seqlab: {error.kind}: {error}\nseqlab: this sweep job is recorded as diverged "
+            "(results.json status); the sweep goes on",
+            file=sys.stderr,
+        )
+
+
 def resume_run(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
     """Continue the run in ``run_dir`` from its newest checkpoint with its own config (the
     ``overrides`` may only lengthen the budget), in the same directory and logs."""
@@ -236,16 +323,19 @@ def resume_run(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float | None:
+    """The command line; returns :func:`sweep_objective` of the run (for sweepers)."""
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    with error_boundary("seqlab"):
+    results = None
+    with error_boundary("seqlab"), diverged_job_goes_on(hydra_cfg.mode == RunMode.MULTIRUN):
         if cfg.resume:
-            resume_run(Path(cfg.resume), list(hydra_cfg.overrides.task))
+            results = resume_run(Path(cfg.resume), list(hydra_cfg.overrides.task))
         elif requeued_under_slurm() and newest_checkpoint(run_dir) is not None:
-            resume_run(run_dir, [])  # Slurm restarted this job: continue its run
+            results = resume_run(run_dir, [])  # Slurm restarted this job: continue its run
         else:
-            run(cfg, run_dir)
+            results = run(cfg, run_dir)
+    return sweep_objective(results)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,18 @@ def test_translate_lowercases_and_keeps_line_order(checkpoint: Path, tmp_path: P
     assert len(lines) == 3 and lines[1] == ""
 
 
+def test_translate_writes_one_attention_png_per_sentence(checkpoint: Path, tmp_path: Path):
+    (tmp_path / "in.txt").write_text("the dog\n\na cat\n")
+    maps = tmp_path / "maps"
+    greedy = translate_lines([f"ckpt_path={checkpoint}", f"input={tmp_path / 'in.txt'}"])
+    lines = translate_lines(
+        [f"ckpt_path={checkpoint}", f"input={tmp_path / 'in.txt'}", f"attention={maps}"]
+    )
+    assert lines == greedy  # the maps are of the outputs written
+    assert sorted(p.name for p in maps.iterdir()) == ["1.png", "3.png"]  # line 2 is empty
+    assert (maps / "1.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.parametrize(
     ("action", "args", "message"),
     [
@@ -74,11 +86,27 @@ def test_translate_lowercases_and_keeps_line_order(checkpoint: Path, tmp_path: P
             "batch_size must be a positive integer",
         ),
         ("translate", ["ckpt_path={out}/none.ckpt", "input=x"], "none.ckpt does not exist"),
+        (
+            "translate",
+            ["ckpt_path={ckpt}", "input={out}/in.txt", "atention={out}/maps"],
+            "unknown argument atention",
+        ),
+        (
+            "translate",
+            ["ckpt_path={ckpt}", "input={out}/in.txt", "attention={out}", "decoding.beam_size=3"],
+            "drop decoding.beam_size",
+        ),
+        (
+            "translate",
+            ["ckpt_path={ckpt}", "input={out}/in.txt", "attention={out}"],
+            "already holds PNG files",
+        ),
     ],
 )
 def test_bad_arguments_stop_with_a_message(checkpoint, tmp_path, capsys, action, args, message):
     (tmp_path / "results.json").write_text("{}")
     (tmp_path / "in.txt").write_text("the dog\n")
+    (tmp_path / "1.png").write_bytes(b"")
     args = [a.format(ckpt=checkpoint, out=tmp_path) for a in args]
     run = evaluate if action == "evaluate" else translate_lines
     assert message in clean_error(lambda: run(args), capsys)

@@ -6,7 +6,17 @@ import csv
 import json
 from pathlib import Path
 
-from seqlab.summarize import format_table, main, plot_metrics, write_summary
+import pytest
+
+from seqlab.plot import write_metric_bars
+from seqlab.summarize import (
+    format_aggregate,
+    format_table,
+    main,
+    plot_metrics,
+    write_aggregate,
+    write_summary,
+)
 from tests.conftest import TINY, TINY_TASK, run_cli
 
 
@@ -72,3 +82,29 @@ def test_summarize_command_line(tmp_path: Path):
     result = run_cli([str(tmp_path)], cwd=tmp_path, module="seqlab.summarize")
     assert result.returncode == 0 and "1 runs" in result.stdout
     assert (tmp_path / "summary.csv").exists()
+
+
+def test_runs_that_differ_only_in_the_seed_are_aggregated(tmp_path: Path, capsys):
+    """`-m model=vanilla,gru seed=1,2`: one row per model with n, mean and std."""
+    recall = {("vanilla", 1): 0.1, ("vanilla", 2): 0.2, ("gru", 1): 0.9, ("gru", 2): 0.95}
+    for job, ((model, seed), acc) in enumerate(recall.items()):
+        config = {"seed": seed, "model": {"name": model}, "task": {"name": "copy"}}
+        fake_run(tmp_path / f"{job}_model={model},seed={seed}", model, seed, acc, config=config)
+    rows, path = write_aggregate(tmp_path)
+    by_name = {r["configuration"]: r for r in rows}
+    assert sorted(by_name) == ["model=gru", "model=vanilla"]
+    assert by_name["model=vanilla"]["n"] == 2 and by_name["model=vanilla"]["seeds"] == "1 2"
+    assert by_name["model=vanilla"]["test/recall_acc_mean"] == pytest.approx(0.15)
+    assert by_name["model=vanilla"]["test/recall_acc_std"] == pytest.approx(0.0707107)
+    assert next(iter(csv.DictReader(path.open())))["n"] == "2"
+    assert "0.1500 ± 0.0707" in format_aggregate(rows)
+    assert main([str(tmp_path)]) == 0 and "mean ± std over seeds" in capsys.readouterr().out
+    bars = write_metric_bars([tmp_path], ["test/recall_acc"], tmp_path / "bars", "recall")
+    table = list(csv.DictReader(bars[1].open()))
+    assert len(table) == 2 and table[0]["n"] == "2"  # one bar per model, with its spread
+
+
+def test_one_seed_per_configuration_writes_no_aggregate(tmp_path: Path):
+    fake_run(tmp_path / "0_model=lstm", "lstm", 0, 0.5, config={"model": {"name": "lstm"}})
+    fake_run(tmp_path / "1_model=gru", "gru", 0, 0.5, config={"model": {"name": "gru"}})
+    assert write_aggregate(tmp_path) is None

@@ -26,20 +26,21 @@ def rnn_tanh_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tens
     return torch.tanh(x_proj + F.linear(h, w_hh, b_hh))
 
 
+def lstm_gates(
+    x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The LSTM's input gate i, forget gate f, candidate C~ and output gate o, each (B, H):
+    f, i, o = σ(W·[h_{t-1}, x_t] + b); C~ = tanh(W_C·[h_{t-1}, x_t] + b_C)."""
+    i, f, g, o = (x_proj + F.linear(h, w_hh, b_hh)).chunk(4, dim=-1)
+    return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+
+
 def lstm_cell(
     x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor
 ) -> tuple[Tensor, Tensor]:
-    """One LSTM step.
-
-    f, i, o = σ(W·[h_{t-1}, x_t] + b); C~ = tanh(W_C·[h_{t-1}, x_t] + b_C);
-    C_t = f ⊙ C_{t-1} + i ⊙ C~;  h_t = o ⊙ tanh(C_t).
-    """
-    pre = x_proj + F.linear(h, w_hh, b_hh)
-    i, f, g, o = pre.chunk(4, dim=-1)
-    input_gate = torch.sigmoid(i)
-    forget_gate = torch.sigmoid(f)
-    candidate = torch.tanh(g)
-    output_gate = torch.sigmoid(o)
+    """One LSTM step: C_t = f ⊙ C_{t-1} + i ⊙ C~;  h_t = o ⊙ tanh(C_t) (gates:
+    :func:`lstm_gates`)."""
+    input_gate, forget_gate, candidate, output_gate = lstm_gates(x_proj, h, w_hh, b_hh)
     c_new = forget_gate * c + input_gate * candidate
     h_new = output_gate * torch.tanh(c_new)
     return h_new, c_new

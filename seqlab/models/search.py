@@ -90,20 +90,45 @@ def greedy_decode(
 ) -> Tensor:
     """src (B, S) -> tokens (B, T') without <bos>, <eos> included where produced, PAD after.
     ``max_length``: the longest output, for all rows (int) or per row (B,)."""
+    return _greedy(model, src, src_lengths, max_length, keep_attention=False)[0]
+
+
+@torch.no_grad()
+def greedy_alignments(
+    model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_length: int | Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """Greedy decoding that keeps the attention weights: src (B, S) -> tokens (B, T') as
+    :func:`greedy_decode`, weights (B, T', S) of each output step over the source (an
+    attention model only)."""
+    tokens, weights = _greedy(model, src, src_lengths, max_length, keep_attention=True)
+    if weights is None:
+        raise ValueError("the model has no attention weights to show")
+    return tokens, weights
+
+
+def _greedy(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    max_length: int | Tensor | None,
+    keep_attention: bool,
+) -> tuple[Tensor, Tensor | None]:
     limits = _limits(src_lengths, max_length)
     memory, state = model.encode(src, src_lengths)
     batch = src.size(0)
     prev = torch.full((batch,), BOS_ID, dtype=torch.long, device=src.device)
     finished = torch.zeros(batch, dtype=torch.bool, device=src.device)
-    out = []
+    out, alignments = [], []
     for step in range(int(limits.max())):
-        logits, state, _ = model.step(prev, state, memory)
+        logits, state, weights = model.step(prev, state, memory)
+        if keep_attention and weights is not None:
+            alignments.append(weights)
         prev = never_generate_specials(logits).argmax(-1).masked_fill(finished, PAD_ID)
         out.append(prev)
         finished |= (prev == EOS_ID) | (limits <= step + 1)
         if bool(finished.all()):
             break
-    return torch.stack(out, 1)
+    return torch.stack(out, 1), torch.stack(alignments, 1) if alignments else None
 
 
 def length_penalty(lengths: Tensor, alpha: float) -> Tensor:

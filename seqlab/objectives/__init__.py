@@ -25,8 +25,10 @@ def build_objective(
     training: TrainingConfig,
     spec: TaskSpec,
     decoding: DecodingConfig | None = None,
+    attention_maps: int = 0,
 ) -> SeqlabObjective:
-    """The objective that trains ``model`` on a task with this ``spec``."""
+    """The objective that trains ``model`` on a task with this ``spec`` (``attention_maps``:
+    seq2seq only, see seqlab.diagnostics)."""
     if spec.output == SEQ2SEQ:
-        return Seq2SeqObjective(model, training, spec, decoding)  # type: ignore[arg-type]
+        return Seq2SeqObjective(model, training, spec, decoding, attention_maps)  # type: ignore[arg-type]
     return OBJECTIVES[spec.output](model, training, spec)

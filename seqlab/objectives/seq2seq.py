@@ -15,9 +15,10 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor
 
+from seqlab.alignments import Alignment, alignment_figure, alignments
 from seqlab.bleu import bleu_by_length, corpus_bleu
 from seqlab.models.encoder_decoder import Seq2Seq
-from seqlab.models.search import DecodingConfig, decode
+from seqlab.models.search import DecodingConfig, decode, greedy_alignments, output_limits
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.schedules import teacher_forcing_ratio
 from seqlab.spec import TaskSpec
@@ -48,8 +49,11 @@ class Seq2SeqObjective(SeqlabObjective):
         training: TrainingConfig,
         spec: TaskSpec,
         decoding: DecodingConfig | None = None,
+        attention_maps: int = 0,
     ) -> None:
         super().__init__(model, training, spec)
+        self.attention_maps = attention_maps  # heat-maps of the first N validation sentences
+        self._alignments: list[tuple[int, Alignment]] = []
         if spec.source_vocab is None or spec.target_vocab is None:
             raise ValueError("a seq2seq task spec must carry its source and target vocabularies")
         self.source_vocab: Vocab = spec.source_vocab
@@ -105,6 +109,8 @@ class Seq2SeqObjective(SeqlabObjective):
         counts["tokens"] = counts.get("tokens", 0) + n_real
         counts["forced"] = counts.get("forced", 0) + forced_correct
         counts["free"] = counts.get("free", 0) + int(aligned_correct(free, tgt_out).sum())
+        if split == "val" and self.attention_maps:
+            self._keep_alignments(batch)
         finished = (tokens == EOS_ID).any(1)
         outputs = self._outputs.setdefault(split, [])
         for row in range(src.size(0)):
@@ -143,6 +149,35 @@ class Seq2SeqObjective(SeqlabObjective):
 
     def on_validation_epoch_end(self) -> None:
         self._epoch_end("val")
+        self._log_alignments()
+
+    def _keep_alignments(self, batch: Batch) -> None:
+        """Greedy attention weights of the batch's sentences among the first
+        ``attention_maps`` of the validation split (fixed sentences, any batch order)."""
+        rows = (batch["index"] < self.attention_maps).nonzero().flatten()
+        if rows.numel() == 0:
+            return
+        src, lengths = batch["src"][rows], batch["src_lengths"][rows]
+        limits = output_limits(lengths, self.spec.length_ratio, self.decoding.max_length)
+        tokens, weights = greedy_alignments(self.model, src, lengths, limits)
+        found = alignments(tokens, weights, src, lengths, self.source_vocab, self.target_vocab)
+        self._alignments += zip(batch["index"][rows].tolist(), found, strict=True)
+
+    def _log_alignments(self) -> None:
+        """Each kept alignment as a TensorBoard figure ``attention/val_<index>``."""
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        kept, self._alignments = sorted(self._alignments, key=lambda p: p[0]), []
+        if self.trainer.sanity_checking:
+            return
+        for logger in self.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                for index, alignment in kept:
+                    logger.experiment.add_figure(
+                        f"attention/val_{index}",
+                        alignment_figure(alignment, f"step {self.global_step}"),
+                        global_step=self.global_step,
+                    )
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "test")
