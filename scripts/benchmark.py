@@ -22,8 +22,13 @@ Sections
              tokenizing (whitespace, word, sentencepiece), building vocabularies and encoding
              it as task=tsv does, and one epoch of training batches; seconds and peak memory,
              each in its own process.
+  launchers  a 4-job sweep through Hydra's basic launcher (one job at a time, torch on both
+             cores) and the joblib launcher (2 jobs side by side, 1 thread each): wall time
+             and the speed-up.
 
-Runs alternate (a, b, a, b, ...) and the medians are reported.
+Runs alternate (a, b, a, b, ...) in rounds. Ratios are reported as the median over rounds
+with the rounds' range and the best-of-N ratio beside it, and a warning is printed when the
+range is wider than the effect measured (this machine is shared and noisy).
 """
 
 from __future__ import annotations
@@ -191,6 +196,33 @@ def bare_lightning_path(
     return fit_seconds(Bare(), batch_loader(data, batch, shuffle=True), steps)
 
 
+def ratio_spread(fast: list[float], slow: list[float], effect_name: str) -> dict:
+    """Speed ratio of two sides timed in interleaved rounds (``fast[i]`` and ``slow[i]`` in
+    the same round): the ratio slow/fast time per round, their median, min and max, the
+    best-of-N ratio (min slow / min fast: noise only ever adds time, so best-of-N is the
+    least noisy estimate), and a warning when the rounds' spread exceeds the effect being
+    measured (|1 - median|): the ratio is then not trustworthy on this machine at this time."""
+    per_round = [s / f for f, s in zip(fast, slow, strict=True)]
+    median = statistics.median(per_round)
+    spread = max(per_round) - min(per_round)
+    report = {
+        "median": median,
+        "min": min(per_round),
+        "max": max(per_round),
+        "best_of_n": min(slow) / min(fast),
+        "rounds": len(per_round),
+        "noisy": spread > abs(1 - median),
+    }
+    if report["noisy"] and len(per_round) > 1:
+        print(
+            f"    warning: {effect_name}: the rounds' spread ({min(per_round):.3f}-"
+            f"{max(per_round):.3f}) is larger than the effect (median {median:.3f}); rerun "
+            f"with more --repeats or on a quieter machine",
+            flush=True,
+        )
+    return report
+
+
 def bench_overhead(args: argparse.Namespace) -> dict:
     """Per-step cost of the training loop itself: a model so small (hidden 8, 21 steps,
     batch 32) that its compute is ~1 ms, trained by the plain loop, by the bare Lightning
@@ -238,13 +270,17 @@ def bench_perstep(args: argparse.Namespace) -> list[dict]:
                 for name, path in paths.items():
                     times[name].append(path(make_model(cell, impl, 128, 32), data, batch, steps))
             tps = {k: tokens_per_step * steps / statistics.median(v) for k, v in times.items()}
+            spread = ratio_spread(times["seqlab"], times["plain"], f"{cell} {impl} seqlab/plain")
             row = {
                 "cell": cell,
                 "impl": impl,
                 "hidden": 128,
                 "seqlab_tok_s": tps["seqlab"],
                 "plain_tok_s": tps["plain"],
-                "ratio": tps["seqlab"] / tps["plain"],
+                "ratio": spread["median"],
+                "ratio_min": spread["min"],
+                "ratio_max": spread["max"],
+                "ratio_best_of_n": spread["best_of_n"],
             }
             bare = ""
             if "bare_lightning" in tps:
@@ -254,7 +290,9 @@ def bench_perstep(args: argparse.Namespace) -> list[dict]:
             rows.append(row)
             print(
                 f"  {cell:<5} {impl:<9} seqlab {row['seqlab_tok_s']:>10,.0f} tok/s   plain "
-                f"{row['plain_tok_s']:>10,.0f} tok/s   ratio {row['ratio']:.3f}{bare}",
+                f"{row['plain_tok_s']:>10,.0f} tok/s   ratio {row['ratio']:.3f} "
+                f"[{row['ratio_min']:.3f}-{row['ratio_max']:.3f}, best-of-{args.repeats} "
+                f"{row['ratio_best_of_n']:.3f}]{bare}",
                 flush=True,
             )
     return rows
@@ -582,11 +620,74 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+LAUNCHER_SWEEP = [
+    "-m",
+    "model=vanilla,gru",
+    "seed=1,2",
+    "task=copy",
+    "task.n_train=6400",
+    "task.n_val=256",
+    "task.n_test=256",
+    "task.batch_size=64",
+    "model.hidden_size=64",
+    "trainer.max_steps=400",
+    "callbacks.stop_when_solved=false",
+    "trainer.enable_progress_bar=false",
+]
+
+
+def sweep_seconds(launcher: list[str], sweep_dir: Path) -> float:
+    """Wall time of ``python -m seqlab.train`` running LAUNCHER_SWEEP's 4 jobs."""
+    env = {**os.environ, "CI": "true"}
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seqlab.train",
+            *LAUNCHER_SWEEP,
+            *launcher,
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    return time.perf_counter() - started
+
+
+def bench_launchers(args: argparse.Namespace) -> dict:
+    """A 4-job sweep (vanilla and GRU x 2 seeds, 400 updates each): Hydra's basic launcher
+    (one job at a time, torch on every core) against the joblib launcher with 2 jobs side by
+    side (cores split between them, runtime.threads), interleaved rounds."""
+    sides = {
+        "basic": [],
+        "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    with TemporaryDirectory() as tmp:
+        for round_ in range(max(args.repeats - 1, 1)):
+            for name, launcher in sides.items():
+                seconds = sweep_seconds(launcher, Path(tmp) / f"{name}_{round_}")
+                times[name].append(seconds)
+                print(f"  round {round_}: {name:<7} {seconds:6.1f} s", flush=True)
+    spread = ratio_spread(times["joblib"], times["basic"], "basic/joblib sweep time")
+    print(
+        f"  4-job sweep: basic {statistics.median(times['basic']):.1f} s, joblib x2 "
+        f"{statistics.median(times['joblib']):.1f} s; speed-up {spread['median']:.2f}x "
+        f"[{spread['min']:.2f}-{spread['max']:.2f}, best-of-{spread['rounds']} "
+        f"{spread['best_of_n']:.2f}]",
+        flush=True,
+    )
+    return {"seconds": times, "speedup": spread}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument(
-        "--only", choices=("overhead", "perstep", "peak", "allocator", "seq2seq", "data")
+        "--only",
+        choices=("overhead", "perstep", "peak", "allocator", "seq2seq", "data", "launchers"),
     )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
@@ -611,7 +712,7 @@ def main() -> None:
 
         set_malloc_thresholds(1 << 30)
     args.steps = args.steps or (30 if args.quick else 150)
-    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.repeats = args.repeats or (1 if args.quick else 5)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"steps {args.steps}, repeats {args.repeats}"
@@ -620,7 +721,7 @@ def main() -> None:
     sections = (
         [args.only]
         if args.only
-        else ["overhead", "perstep", "peak", "allocator", "seq2seq", "data"]
+        else ["overhead", "perstep", "peak", "allocator", "seq2seq", "data", "launchers"]
     )
     for section in sections:
         print(f"\n[{section}]", flush=True)
@@ -631,6 +732,7 @@ def main() -> None:
             "allocator": bench_allocator,
             "seq2seq": bench_seq2seq,
             "data": bench_data,
+            "launchers": bench_launchers,
         }[section](args)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

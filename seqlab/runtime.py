@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ class RuntimeConfig:
     """malloc_threshold: glibc's mmap and trim thresholds in bytes (0 = glibc's default).
     Raising them keeps oneDNN's LSTM workspace mapped between steps; see
     experiments/benchmarks/README.md. threads: torch threads (0 = PyTorch's default, one per
-    core)."""
+    core; under Hydra's joblib launcher, cores divided by the jobs that run side by side)."""
 
     malloc_threshold: int = 1 << 30
     threads: int = 0
@@ -45,9 +46,28 @@ def set_malloc_thresholds(threshold: int) -> bool:
     return bool(ok_mmap and ok_trim)
 
 
+def parallel_jobs() -> int:
+    """How many sweep jobs share this machine: ``hydra.launcher.n_jobs`` under Hydra's joblib
+    launcher (-1: one per core), else 1."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return 1
+        launcher = HydraConfig.get().launcher
+    except Exception:  # no Hydra run around this process
+        return 1
+    if "JoblibLauncher" not in str(launcher.get("_target_", "")):
+        return 1
+    n_jobs = int(launcher.get("n_jobs") or 1)
+    return (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
+
+
 def configure_runtime(options: RuntimeConfig) -> dict[str, Any]:
     """Apply the ``runtime`` options. Returns what was applied, for results.json."""
     threshold, threads = options.malloc_threshold, options.threads
+    if threads == 0 and parallel_jobs() > 1:  # no oversubscription: split the cores
+        threads = max(1, (os.cpu_count() or 1) // parallel_jobs())
     report: dict[str, Any] = {"malloc_threshold": None, "threads": torch.get_num_threads()}
     if threshold > 0 and set_malloc_thresholds(threshold):
         report["malloc_threshold"] = threshold

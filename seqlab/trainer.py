@@ -120,10 +120,30 @@ def check_trainer_values(options: dict[str, Any]) -> None:
             f"trainer.enable_progress_bar must be true, false or auto; got {progress!r}"
         )
     accelerator = str(get("accelerator", "auto"))
+    check_precision(get("precision", "32-true"), accelerator)
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ConfigError(
             f"trainer.accelerator={accelerator} (trainer=gpu), but PyTorch sees no GPU on this "
             f"machine (torch.cuda.is_available() is False); use trainer=cpu"
+        )
+
+
+PRECISIONS = ("32-true", "32", "bf16-mixed", "16-mixed", "64-true", "64")
+
+
+def check_precision(precision: Any, accelerator: str) -> None:
+    """trainer.precision: 32-true (default), bf16-mixed (CPU and GPU autocast to bfloat16),
+    16-mixed (GPU: float16 autocast with a loss scaler), 64-true."""
+    value = str(precision)
+    if value not in PRECISIONS:
+        raise ConfigError(
+            f"trainer.precision={precision!r} is not supported; choose one of "
+            f"{', '.join(PRECISIONS)} (bf16-mixed on CPU, 16-mixed on GPU)"
+        )
+    if value == "16-mixed" and accelerator == "cpu":
+        raise ConfigError(
+            "trainer.precision=16-mixed needs a GPU (float16 autocast with a loss scaler); on "
+            "CPU use trainer.precision=bf16-mixed"
         )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep
 from hydra.utils import get_class
 from omegaconf import OmegaConf
 
@@ -100,8 +102,19 @@ def _experiment_jobs() -> list[tuple[str, str]]:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
             cfg = compose("train", [f"experiment={experiment}"], return_hydra_config=True)
         for key, values in cfg.hydra.sweeper.params.items():
-            jobs += [(experiment, f"{key}={value}") for value in str(values).split(",")]
+            jobs += [(experiment, f"{key}={value}") for value in _sweep_values(key, values)]
     return jobs
+
+
+def _sweep_values(key: str, values: object) -> list[str]:
+    """The values a sweep param takes: a comma list (basic sweeper), a choice(...), or the
+    ends of an interval(...) (Optuna's search space)."""
+    value = OverridesParser.create().parse_override(f"{key}={values}").value()
+    if isinstance(value, ChoiceSweep):
+        return ["null" if v is None else str(v) for v in value.list]
+    if isinstance(value, IntervalSweep):
+        return [str(value.start), str(value.end)]
+    return [str(value)]
 
 
 @pytest.mark.parametrize(("experiment", "job"), _experiment_jobs())
@@ -122,3 +135,18 @@ def test_bahdanau_jobs_are_the_four_models_of_figure_2():
         "RNNsearch-30": (True, 30),
         "RNNsearch-50": (True, 50),
     }
+
+
+def test_slurm_launcher_config_asks_for_one_task_per_device():
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            "train",
+            ["hydra/launcher=slurm", "trainer=gpu", "trainer.devices=2"],
+            return_hydra_config=True,
+        )
+    launcher = cfg.hydra.launcher
+    assert "SlurmLauncher" in launcher._target_
+    assert launcher.tasks_per_node == 2 and launcher.gpus_per_node == 2
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cpu = compose("train", ["hydra/launcher=slurm"], return_hydra_config=True)
+    assert cpu.hydra.launcher.gpus_per_node == 0 and cpu.hydra.launcher.tasks_per_node == 1

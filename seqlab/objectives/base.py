@@ -48,21 +48,26 @@ def _has_fused_adam(param: Tensor) -> bool:
     return param.device.type in ("cpu", "cuda") and param.is_floating_point()
 
 
-def clip_gradients(parameters: list[nn.Parameter], cfg: TrainingConfig) -> Tensor:
+def clip_gradients(
+    parameters: list[nn.Parameter], cfg: TrainingConfig, scale: float = 1.0
+) -> Tensor:
     """Return the total gradient L2 norm *before* clipping, then clip in place.
 
     clip_value clamps every element to [-v, v]; clip_norm rescales g to c·g/‖g‖ when
     ‖g‖ > c (direction kept). With both, values are clamped first, then the norm is capped.
+    ``scale``: the gradients are multiplied by it (a GradScaler's loss scale under 16-mixed
+    precision): the thresholds are scaled alike, so the clipping acts on the true gradient,
+    and the norm returned is that of the scaled gradients.
     """
     grads = [p.grad for p in parameters if p.grad is not None]
     norm = torch.nn.utils.get_total_norm(grads)
     if cfg.clip_value is not None:
-        torch.nn.utils.clip_grad_value_(parameters, cfg.clip_value)
+        torch.nn.utils.clip_grad_value_(parameters, cfg.clip_value * scale)
     if cfg.clip_norm is not None:
         if cfg.clip_value is None:
-            torch.nn.utils.clip_grads_with_norm_(parameters, cfg.clip_norm, norm)
+            torch.nn.utils.clip_grads_with_norm_(parameters, cfg.clip_norm * scale, norm)
         else:
-            torch.nn.utils.clip_grad_norm_(parameters, cfg.clip_norm)
+            torch.nn.utils.clip_grad_norm_(parameters, cfg.clip_norm * scale)
     return norm
 
 
@@ -146,8 +151,15 @@ class SeqlabObjective(L.LightningModule):
         self.manual_backward(loss)
         if self._trainable is None:
             self._trainable = [p for p in self.model.parameters() if p.requires_grad]
-        norm = clip_gradients(self._trainable, self.training_cfg)
-        norm_value = float(norm)
+        scale = self.loss_scale()
+        norm = clip_gradients(self._trainable, self.training_cfg, scale)
+        norm_value = float(norm) / scale
+        if not math.isfinite(norm_value) and scale != 1.0:
+            # 16-mixed: an overflow at this loss scale; the GradScaler skips the step and
+            # lowers the scale (its normal calibration, not a divergence)
+            optimizer.step()
+            self.write_scalars({"train/grad_norm": norm_value})
+            return loss_value
         if not math.isfinite(norm_value):
             self.write_scalars({"train/grad_norm": norm_value})
             self.flush_step_scalars()
@@ -163,6 +175,13 @@ class SeqlabObjective(L.LightningModule):
             scheduler.step()
         self.write_scalars({"train/grad_norm": norm_value, "train/lr": lr})
         return loss_value
+
+    def loss_scale(self) -> float:
+        """The GradScaler's current loss scale under 16-mixed precision, else 1."""
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        if scaler is None or not scaler.is_enabled():
+            return 1.0
+        return float(scaler.get_scale())
 
     def _where(self) -> str:
         return f"optimizer step {self.global_step} (epoch {self.current_epoch})"
