@@ -22,6 +22,8 @@ Sections
              tokenizing (whitespace, word, sentencepiece), building vocabularies and encoding
              it as task=tsv does, and one epoch of training batches; seconds and peak memory,
              each in its own process.
+  precision  the plain fused LSTM/GRU loop in float32 and under bfloat16 autocast
+             (bf16-mixed): tokens/s and the ratio.
   launchers  a 4-job sweep through Hydra's basic launcher (one job at a time, torch on both
              cores) and the joblib launcher (2 jobs side by side, 1 thread each): wall time
              and the speed-up.
@@ -620,6 +622,45 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def bench_precision(args: argparse.Namespace) -> list[dict]:
+    """The plain loop in float32 and under bfloat16 autocast (trainer.precision=bf16-mixed
+    does the same around each training step), interleaved rounds."""
+    rows = []
+    batch, delay = 128, 20
+    data = copy_data(batch * 32, delay)
+    tokens = batch * (delay + 20) * args.steps
+
+    def bf16_loop(model: RecurrentTagger) -> float:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return plain_loop(model, data, batch, args.steps)
+
+    for cell in ("lstm", "gru"):
+        times: dict[str, list[float]] = {"fp32": [], "bf16": []}
+        plain_loop(make_model(cell, "fused", 128, 32), data, batch, 5)  # warm up
+        for _ in range(args.repeats):
+            times["fp32"].append(
+                plain_loop(make_model(cell, "fused", 128, 32), data, batch, args.steps)
+            )
+            times["bf16"].append(bf16_loop(make_model(cell, "fused", 128, 32)))
+        spread = ratio_spread(times["bf16"], times["fp32"], f"{cell} bf16/fp32 speed")
+        row = {
+            "cell": cell,
+            "fp32_tok_s": tokens / statistics.median(times["fp32"]),
+            "bf16_tok_s": tokens / statistics.median(times["bf16"]),
+            "bf16_speed_ratio": spread["median"],
+            "ratio_min": spread["min"],
+            "ratio_max": spread["max"],
+        }
+        rows.append(row)
+        print(
+            f"  {cell:<5} fp32 {row['fp32_tok_s']:>10,.0f} tok/s   bf16-mixed "
+            f"{row['bf16_tok_s']:>10,.0f} tok/s   bf16/fp32 speed {row['bf16_speed_ratio']:.3f} "
+            f"[{row['ratio_min']:.3f}-{row['ratio_max']:.3f}]",
+            flush=True,
+        )
+    return rows
+
+
 LAUNCHER_SWEEP = [
     "-m",
     "model=vanilla,gru",
@@ -687,7 +728,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument(
         "--only",
-        choices=("overhead", "perstep", "peak", "allocator", "seq2seq", "data", "launchers"),
+        choices=(
+            "overhead",
+            "perstep",
+            "peak",
+            "allocator",
+            "seq2seq",
+            "data",
+            "precision",
+            "launchers",
+        ),
     )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
@@ -721,7 +771,16 @@ def main() -> None:
     sections = (
         [args.only]
         if args.only
-        else ["overhead", "perstep", "peak", "allocator", "seq2seq", "data", "launchers"]
+        else [
+            "overhead",
+            "perstep",
+            "peak",
+            "allocator",
+            "seq2seq",
+            "data",
+            "precision",
+            "launchers",
+        ]
     )
     for section in sections:
         print(f"\n[{section}]", flush=True)
@@ -732,6 +791,7 @@ def main() -> None:
             "allocator": bench_allocator,
             "seq2seq": bench_seq2seq,
             "data": bench_data,
+            "precision": bench_precision,
             "launchers": bench_launchers,
         }[section](args)
     if args.json:

@@ -197,6 +197,7 @@ class GradientFlow(L.Callback):
         self.path = Path(run_dir) / CSV_NAME
         self._batch: dict[str, Tensor] | None = None
         self._recorded: set[int] = set()
+        self._next = 0  # the next optimizer step at or after which to record
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         """A resumed run keeps the rows recorded before its checkpoint's step and records
@@ -212,13 +213,16 @@ class GradientFlow(L.Callback):
             writer.writeheader()
             writer.writerows(kept)
         self._recorded = {int(row["step"]) for row in kept}
+        self._next = trainer.global_step
 
     def on_train_batch_start(
         self, trainer: L.Trainer, module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         self._batch = batch
-        if trainer.global_step % self.config.every_n_steps == 0:
+        if trainer.global_step >= self._next:  # a TBPTT batch may step past a multiple of N
             self.record(trainer, module)
+            every = self.config.every_n_steps
+            self._next = (trainer.global_step // every + 1) * every
 
     def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.record(trainer, module)

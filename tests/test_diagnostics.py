@@ -207,3 +207,16 @@ def test_gradient_flow_on_a_sequence_task(tmp_path):
     train(overrides, tmp_path)
     rows = read_gradient_flow(tmp_path)[0]
     assert rows[0]["distance"] == 0 and rows[0]["grad_norm"] > 0
+
+
+def test_gradient_flow_with_truncated_bptt_records_at_each_interval(tmp_path):
+    """A TBPTT batch makes several optimizer steps: records land on the first batch at or
+    past each multiple of every_n_steps."""
+    overrides = [
+        *tiny("lstm", "copy"),
+        "training.tbptt_steps=4",  # 11 steps -> 3 chunks -> 3 optimizer steps per batch
+        "diagnostics.gradient_flow=true",
+        "diagnostics.every_n_steps=4",
+    ]
+    train(overrides, tmp_path)
+    assert sorted(read_gradient_flow(tmp_path)) == [0, 6, 9]  # batches start at 0, 3, 6
