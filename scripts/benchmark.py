@@ -723,21 +723,15 @@ def bench_launchers(args: argparse.Namespace) -> dict:
     return {"seconds": times, "speedup": spread}
 
 
+SECTIONS = ("overhead", "perstep", "peak", "allocator", "seq2seq", "data", "precision", "launchers")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps and repeats")
     parser.add_argument(
         "--only",
-        choices=(
-            "overhead",
-            "perstep",
-            "peak",
-            "allocator",
-            "seq2seq",
-            "data",
-            "precision",
-            "launchers",
-        ),
+        choices=SECTIONS,
     )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
@@ -768,20 +762,7 @@ def main() -> None:
         f"steps {args.steps}, repeats {args.repeats}"
     )
     report: dict = {}
-    sections = (
-        [args.only]
-        if args.only
-        else [
-            "overhead",
-            "perstep",
-            "peak",
-            "allocator",
-            "seq2seq",
-            "data",
-            "precision",
-            "launchers",
-        ]
-    )
+    sections = [args.only] if args.only else list(SECTIONS)
     for section in sections:
         print(f"\n[{section}]", flush=True)
         report[section] = {

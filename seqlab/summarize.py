@@ -108,14 +108,29 @@ def write_aggregate(directory: Path) -> tuple[list[dict[str, Any]], Path] | None
     rows = aggregate_rows(directory)
     if not any(r["n"] + r["n_diverged"] > 1 for r in rows):
         return None
-    fields = ["configuration", "n", "n_diverged", "seeds"]
-    fields += sorted({k for r in rows for k in r if k not in fields})
-    path = Path(directory) / "summary_by_config.csv"
+    return rows, _write_csv(
+        Path(directory) / "summary_by_config.csv",
+        ["configuration", "n", "n_diverged", "seeds"],
+        rows,
+    )
+
+
+def _write_csv(path: Path, first: list[str], rows: list[dict[str, Any]]) -> Path:
+    """``rows`` as CSV: the ``first`` columns, then every other key sorted."""
+    fields = list(first) + sorted({k for r in rows for k in r if k not in first})
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
-    return rows, path
+    return path
+
+
+def _aligned(table: list[list[str]]) -> str:
+    """Rows of cells as left-aligned columns."""
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in table
+    )
 
 
 def format_aggregate(rows: list[dict[str, Any]]) -> str:
@@ -128,22 +143,13 @@ def format_aggregate(rows: list[dict[str, Any]]) -> str:
             for m in metrics
         ]
         table.append([r["configuration"], str(r["n"]), *cells])
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    return "\n".join(
-        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in table
-    )
+    return _aligned(table)
 
 
 def write_summary(directory: Path) -> tuple[list[dict[str, Any]], Path]:
     """Write ``summary.csv`` in ``directory`` and return the rows."""
     rows = summary_rows(directory)
-    fields = list(COLUMNS) + sorted({k for r in rows for k in r if k not in COLUMNS})
-    path = Path(directory) / "summary.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows, path
+    return rows, _write_csv(Path(directory) / "summary.csv", list(COLUMNS), rows)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -157,11 +163,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     def cell(value: Any) -> str:
         return f"{value:.4f}" if isinstance(value, float) else str(value)
 
-    table = [fields] + [[cell(r.get(f, "")) for f in fields] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(fields))]
-    return "\n".join(
-        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in table
-    )
+    return _aligned([fields] + [[cell(r.get(f, "")) for f in fields] for r in rows])
 
 
 def plot_metrics(directory: Path) -> list[str]:
