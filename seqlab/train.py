@@ -38,7 +38,12 @@ from seqlab.resume import ResumePoint, newest_checkpoint, prepare_resume, requeu
 from seqlab.runtime import RuntimeConfig, configure_runtime
 from seqlab.schema import register_schemas
 from seqlab.spec import TaskSpec
-from seqlab.trainer import build_trainer, progress_bar_enabled, trainer_options
+from seqlab.trainer import (
+    build_trainer,
+    check_validation_interval,
+    progress_bar_enabled,
+    trainer_options,
+)
 from seqlab.training import TrainingConfig
 
 # Known-harmless library chatter; the run dir is ours alone (guard_run_dir).
@@ -159,6 +164,7 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = plan.task.build(plan.output)
     datamodule.setup("fit")
+    check_validation_interval(plan.trainer, len(datamodule.train_dataloader()))
     spec: TaskSpec = datamodule.spec
     check_spec(spec, plan.training)
     check_monitored_metrics(plan.callbacks, OBJECTIVES[spec.output].validation_metrics(spec))

@@ -147,6 +147,25 @@ def check_precision(precision: Any, accelerator: str) -> None:
         )
 
 
+def check_validation_interval(options: dict[str, Any], train_batches: int) -> None:
+    """An integer trainer.val_check_interval counts training batches: it must fit in an epoch
+    (Lightning would stop with a traceback once training starts)."""
+    interval = options.get("val_check_interval")
+    if not _is_int(interval):
+        return
+    limit = options.get("limit_train_batches")
+    if _is_int(limit):
+        train_batches = min(train_batches, limit)
+    elif isinstance(limit, float):
+        train_batches = int(train_batches * limit)
+    if interval > train_batches and options.get("check_val_every_n_epoch", 1) is not None:
+        raise ConfigError(
+            f"trainer.val_check_interval={interval} batches, but an epoch has {train_batches} "
+            f"training batches; use a smaller value, a fraction of the epoch (e.g. 0.5), or "
+            f"null (validate once per epoch)"
+        )
+
+
 def check_single_device(trainer: dict[str, Any]) -> None:
     """seqlab trains in one process on one device: its batch samplers (token budgets, length
     grouping, whole-batch slicing) are not sharded across processes, so a multi-device

@@ -26,9 +26,21 @@ TINY_EXPERIMENT = {
         "task.max_len=8",
     ],
     "order_matters": ["task.n_train=96", "task.n_val=32", "task.n_test=32"],
+    "tune_copy": [
+        "hydra.sweeper.n_trials=2",
+        "trainer.val_check_interval=null",
+        "task.n_train=96",
+        "task.n_val=32",
+        "task.n_test=32",
+        "task.delay=5",
+    ],
 }
-FIGURE = {"bahdanau": "bleu_vs_length.png", "order_matters": "metrics.png"}
-JOBS = {"bahdanau": 4, "order_matters": 10}
+FIGURE = {
+    "bahdanau": "bleu_vs_length.png",
+    "order_matters": "metrics.png",
+    "tune_copy": "metrics.png",
+}
+JOBS = {"bahdanau": 4, "order_matters": 10, "tune_copy": 2}
 
 
 # Run through the command line by tests/test_experiment_findings.py, which pins their findings

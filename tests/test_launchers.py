@@ -71,8 +71,8 @@ def test_optuna_study_goes_on_past_a_diverged_trial(tmp_path: Path):
         [
             "-m",
             "hydra/sweeper=optuna",
-            "hydra/sweeper/sampler=grid",
-            "hydra.sweeper.n_trials=2",
+            "hydra.sweeper.sampler.seed=0",
+            "hydra.sweeper.n_trials=3",
             "model=vanilla",
             "training.optimizer=sgd",
             "training.lr=choice(1e37,0.01)",
@@ -83,8 +83,8 @@ def test_optuna_study_goes_on_past_a_diverged_trial(tmp_path: Path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    statuses = sorted(r["status"] for r in _results(sweep))
-    assert statuses == ["completed", "diverged"]
+    statuses = {r["status"] for r in _results(sweep)}
+    assert statuses == {"completed", "diverged"}  # TPE's seeded start-up draws both rates
     best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert best["best_params"]["training.lr"] == 0.01
     completed = next(r for r in _results(sweep) if r["status"] == "completed")
