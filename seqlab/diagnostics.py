@@ -28,10 +28,10 @@ from torch import Tensor
 
 from seqlab.config import ModelConfig, require_at_least, require_choice
 from seqlab.errors import ConfigError
-from seqlab.models.cells import cell_step, lstm_gates
+from seqlab.models.cells import cell_step, lstm_gates, lstm_update
 from seqlab.models.recurrent import Recurrent, layer_parameters
 from seqlab.models.rnn import RecurrentTagger, RNNConfig
-from seqlab.objectives.per_step import IGNORE
+from seqlab.objectives.per_step import IGNORE, per_step_ce
 from seqlab.spec import SEQ2SEQ
 
 LOSSES = ("task", "last_step")
@@ -107,11 +107,10 @@ def unroll(recurrent: Recurrent, x: Tensor) -> Unrolled:
         hs, cs, forget = [], [], []
         for x_t in F.linear(layer_input, w_ih, b_ih).unbind(1):
             if cell == "lstm":
-                i, f, g, o = lstm_gates(x_t, h, w_hh, b_hh)
-                c = f * c + i * g
-                h = o * torch.tanh(c)
+                gates = lstm_gates(x_t, h, w_hh, b_hh)
+                h, c = lstm_update(gates, c)
                 cs.append(c)
-                forget.append(f.mean(-1).detach())
+                forget.append(gates[1].mean(-1).detach())
             else:
                 h, _ = cell_step(cell, x_t, h, None, w_hh, b_hh)
             hs.append(h)
@@ -142,14 +141,9 @@ def diagnostic_loss(model: Any, batch: dict[str, Tensor], outputs: Tensor, kind:
         if kind == "last_step":
             rows = torch.arange(outputs.size(0))
             return F.cross_entropy(logits[rows, last], targets[rows, last])
-        return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
-    real = (torch.arange(outputs.size(1))[None] <= last[:, None]).unsqueeze(-1)
-    if model.pooling == "last":
-        pooled = outputs[torch.arange(outputs.size(0)), last]
-    elif model.pooling == "mean":
-        pooled = (outputs * real).sum(1) / real.sum(1)
-    else:
-        pooled = outputs.masked_fill(~real, float("-inf")).max(1).values
+        return per_step_ce(logits, targets)
+    at_last = outputs[torch.arange(outputs.size(0)), last]  # unidirectional: the summary
+    pooled = model.pool(outputs, at_last, batch["inputs"], batch.get("lengths"))
     return F.cross_entropy(model.head(pooled), batch["labels"])
 
 
@@ -196,7 +190,7 @@ class GradientFlow(L.Callback):
         self.config = config
         self.path = Path(run_dir) / CSV_NAME
         self._batch: dict[str, Tensor] | None = None
-        self._recorded: set[int] = set()
+        self._last_recorded: int | None = None  # the optimizer step recorded last
         self._next = 0  # the next optimizer step at or after which to record
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -212,7 +206,6 @@ class GradientFlow(L.Callback):
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(kept)
-        self._recorded = {int(row["step"]) for row in kept}
         self._next = trainer.global_step
 
     def on_train_batch_start(
@@ -229,9 +222,9 @@ class GradientFlow(L.Callback):
 
     def record(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         step = trainer.global_step
-        if self._batch is None or step in self._recorded:
+        if self._batch is None or step == self._last_recorded:
             return
-        self._recorded.add(step)
+        self._last_recorded = step
         model = module.model
         was_training = model.training
         model.eval()

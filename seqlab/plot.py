@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
 from seqlab.figures import bleu_length_figure, metric_bars
-from seqlab.results import find_runs, read_results
+from seqlab.results import find_runs, metric_mean_std, read_results
 
 
 def run_label(results: dict[str, Any]) -> str:
@@ -91,26 +90,20 @@ def write_metric_bars(
 ) -> tuple[Path, Path] | None:
     """Grouped bars of ``metrics`` per run label (model on task); runs that differ only in
     the seed share a bar: their mean, with a ±std error bar."""
-    groups: dict[str, list[dict[str, float]]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for directory in dirs:
         for run_dir in find_runs(directory):
             results = read_results(run_dir)
-            values = {m: float(results[m]) for m in metrics if m in results}
-            if values:
+            if any(m in results for m in metrics):
                 label = f"{model_label(results)} on {results.get('task')}"
-                groups.setdefault(label, []).append(values)
+                groups.setdefault(label, []).append(results)
     if not groups:
         return None
     rows, errors = [], []
     for label, runs in groups.items():
-        means, spreads = {}, {}
-        for m in metrics:
-            values = [r[m] for r in runs if m in r]
-            if values:
-                means[m] = statistics.fmean(values)
-                spreads[m] = statistics.stdev(values) if len(values) > 1 else 0.0
-        rows.append((label, means))
-        errors.append(spreads)
+        stats = {m: metric_mean_std(runs, m) for m in metrics}
+        rows.append((label, {m: mean for m, (mean, _, n) in stats.items() if n}))
+        errors.append({m: std for m, (_, std, n) in stats.items() if n})
     several = any(len(runs) > 1 for runs in groups.values())
     out.parent.mkdir(parents=True, exist_ok=True)
     png, table = out.with_suffix(".png"), out.with_suffix(".csv")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,24 @@ def write_results(run_dir: Path, results: dict[str, Any]) -> Path:
     tmp.write_text(json.dumps(_clean(results), indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
     return path
+
+
+def metric_mean_std(runs: list[dict[str, Any]], metric: str) -> tuple[float, float, int]:
+    """Over the ``runs`` (results.json contents) that completed and hold a finite number for
+    ``metric``: its mean, sample standard deviation (0 for a single run) and how many runs
+    count; (nan, 0, 0) when none does."""
+    values = [
+        float(r[metric])
+        for r in runs
+        if r.get("status", "completed") == "completed"
+        and isinstance(r.get(metric), int | float)
+        and not isinstance(r.get(metric), bool)
+        and math.isfinite(r[metric])
+    ]
+    if not values:
+        return float("nan"), 0.0, 0
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return statistics.fmean(values), std, len(values)
 
 
 def read_results(run_dir: Path) -> dict[str, Any]:

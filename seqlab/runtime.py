@@ -66,8 +66,9 @@ def parallel_jobs() -> int:
 def configure_runtime(options: RuntimeConfig) -> dict[str, Any]:
     """Apply the ``runtime`` options. Returns what was applied, for results.json."""
     threshold, threads = options.malloc_threshold, options.threads
-    if threads == 0 and parallel_jobs() > 1:  # no oversubscription: split the cores
-        threads = max(1, (os.cpu_count() or 1) // parallel_jobs())
+    jobs = parallel_jobs() if threads == 0 else 1
+    if jobs > 1:  # no oversubscription: split the cores
+        threads = max(1, (os.cpu_count() or 1) // jobs)
     report: dict[str, Any] = {"malloc_threshold": None, "threads": torch.get_num_threads()}
     if threshold > 0 and set_malloc_thresholds(threshold):
         report["malloc_threshold"] = threshold

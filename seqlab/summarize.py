@@ -11,7 +11,6 @@ import argparse
 import csv
 import json
 import re
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from seqlab.plot import collect_curves, model_label, write_metric_bars, write_plot
-from seqlab.results import find_runs, read_results
+from seqlab.results import find_runs, metric_mean_std, read_results
 
 COLUMNS = (
     "run",
@@ -92,9 +91,8 @@ def aggregate_rows(directory: Path) -> list[dict[str, Any]]:
             {k for r in done for k, v in r.items() if k.startswith("test/") and _number(v)}
         )
         for metric in metrics:
-            values = [float(r[metric]) for r in done if _number(r.get(metric))]
-            row[f"{metric}_mean"] = statistics.fmean(values)
-            row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+            mean, std, _ = metric_mean_std(done, metric)
+            row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
         rows.append(row)
     return rows
 

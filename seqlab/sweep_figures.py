@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import math
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from omegaconf import OmegaConf
 from seqlab.diagnostics import CSV_NAME, decay_rate, read_gradient_flow
 from seqlab.figures import gradient_flow_figure, heatmap_figure, line_figure
 from seqlab.plot import model_label
-from seqlab.results import find_runs, read_results
+from seqlab.results import find_runs, metric_mean_std, read_results
 
 FULL = "full"  # how a null swept value (e.g. tbptt_steps=null: full BPTT) is shown
 
@@ -125,19 +124,9 @@ def write_against(
     positions = {v: i for i, v in enumerate(columns)}
     categorical = None in columns
 
-    def score(results: dict[str, Any]) -> float:
-        if results.get("status") == "diverged":
-            return float("nan")
-        value = results.get(metric)
-        return float(value) if isinstance(value, int | float) else float("nan")
-
     def mean_std(runs: list[dict[str, Any]] | None) -> tuple[float, float]:
         """Over seeds: the mean and sample std of the metric (std 0 for one run)."""
-        values = [score(r) for r in runs or []]
-        values = [v for v in values if math.isfinite(v)]
-        if not values:
-            return float("nan"), 0.0
-        return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+        return metric_mean_std(runs or [], metric)[:2]
 
     png, data = out.with_suffix(".png"), out.with_suffix(".csv")
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -210,7 +199,7 @@ def write_solved_table(
     ]
     rows = []
     for label, row in table.items():
-        done = [v for v in columns if v in row and _mean(row[v], metric) >= threshold]
+        done = [v for v in columns if v in row and metric_mean_std(row[v], metric)[0] >= threshold]
         runs = [r for group in row.values() for r in group]
         speeds = [r["train_tokens_per_s"] for r in runs if r.get("train_tokens_per_s")]
         params = runs[0].get("parameters")
@@ -225,11 +214,6 @@ def write_solved_table(
         writer.writerow(["label", "parameters", "train_tokens_per_s", f"longest_{key}_solved"])
         writer.writerows(rows)
     return path
-
-
-def _mean(runs: list[dict[str, Any]], metric: str) -> float:
-    values = [float(r[metric]) for r in runs if isinstance(r.get(metric), int | float)]
-    return statistics.fmean(values) if values else float("nan")
 
 
 def write_gradient_flow(

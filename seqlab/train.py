@@ -205,26 +205,21 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
                 weights_only=True,
             )
         except NonFiniteLossError as error:
-            record_divergence(run_dir, plan, cfg, config, trainer, n_params, error, started)
+            # a result, not a lost run: no test metrics, the step and the message
+            diverged = run_record("diverged", plan, cfg, n_params, trainer, started)
+            diverged["error"] = str(error)
+            write_results(run_dir, {**diverged, "config": OmegaConf.to_container(config)})
             raise
-    steps_trained, epochs_trained = trainer.global_step, trainer.current_epoch
+    steps_trained = trainer.global_step
     best = callbacks.checkpoint.best_model_path
     test_metrics = trainer.test(
         objective, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
     )[0]
-    wall_time = time.perf_counter() - started
 
     metrics = {k: float(v) for k, v in sorted(test_metrics.items())}
     results: dict[str, Any] = {
-        "status": "completed",
-        "model": plan.model.name,
-        "task": spec.name,
-        "seed": int(cfg.seed),
-        "parameters": n_params,
-        "wall_time_s": round(wall_time, 2),
+        **run_record("completed", plan, cfg, n_params, trainer, started, steps_trained),
         "train_tokens_per_s": round(callbacks.throughput.tokens_per_second, 1),
-        "optimizer_steps": steps_trained,
-        "epochs": epochs_trained,
         "best_checkpoint_step": checkpoint_step(best),
         "monitor": {
             "metric": plan.callbacks.monitor,
@@ -253,7 +248,7 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
         print(f"  {name:<28} {value:.4f}")
     print(
         f"  {'parameters':<28} {n_params:,}\n  {'train_tokens_per_s':<28} "
-        f"{results['train_tokens_per_s']:,.0f}\n  {'wall_time_s':<28} {wall_time:.1f}"
+        f"{results['train_tokens_per_s']:,.0f}\n  {'wall_time_s':<28} {results['wall_time_s']:.1f}"
     )
     return results
 
@@ -276,33 +271,28 @@ def sweep_objective(results: dict[str, Any] | None) -> float | None:
     return -best if monitor.get("mode") == "max" else best
 
 
-def record_divergence(
-    run_dir: Path,
+def run_record(
+    status: str,
     plan: RunPlan,
     cfg: DictConfig,
-    config: DictConfig,
-    trainer: L.Trainer,
     n_params: int,
-    error: NonFiniteLossError,
+    trainer: L.Trainer,
     started: float,
-) -> None:
-    """results.json of a run stopped by a NaN/inf loss or gradient: status ``diverged``, the
-    step and the message, no test metrics (summaries list it as diverged)."""
-    write_results(
-        run_dir,
-        {
-            "status": "diverged",
-            "error": str(error),
-            "model": plan.model.name,
-            "task": plan.task.name,
-            "seed": int(cfg.seed),
-            "parameters": n_params,
-            "wall_time_s": round(time.perf_counter() - started, 2),
-            "optimizer_steps": trainer.global_step,
-            "epochs": trainer.current_epoch,
-            "config": OmegaConf.to_container(config),
-        },
-    )
+    steps: int | None = None,
+) -> dict[str, Any]:
+    """The head of results.json, for a completed run and a diverged one alike: ``status``
+    (completed | diverged), model, task, seed, size, time, and the training done (``steps``:
+    the optimizer steps of training, which trainer.test does not change but reports apart)."""
+    return {
+        "status": status,
+        "model": plan.model.name,
+        "task": plan.task.name,
+        "seed": int(cfg.seed),
+        "parameters": n_params,
+        "wall_time_s": round(time.perf_counter() - started, 2),
+        "optimizer_steps": trainer.global_step if steps is None else steps,
+        "epochs": trainer.current_epoch,
+    }
 
 
 @contextmanager

@@ -38,12 +38,16 @@ def lstm_gates(
 def lstm_cell(
     x_proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor
 ) -> tuple[Tensor, Tensor]:
-    """One LSTM step: C_t = f ⊙ C_{t-1} + i ⊙ C~;  h_t = o ⊙ tanh(C_t) (gates:
-    :func:`lstm_gates`)."""
-    input_gate, forget_gate, candidate, output_gate = lstm_gates(x_proj, h, w_hh, b_hh)
+    """One LSTM step (gates: :func:`lstm_gates`, update: :func:`lstm_update`)."""
+    return lstm_update(lstm_gates(x_proj, h, w_hh, b_hh), c)
+
+
+def lstm_update(gates: tuple[Tensor, Tensor, Tensor, Tensor], c: Tensor) -> tuple[Tensor, Tensor]:
+    """From the gates (i, f, C~, o) and C_{t-1}: C_t = f ⊙ C_{t-1} + i ⊙ C~;
+    h_t = o ⊙ tanh(C_t). Returns (h_t, C_t)."""
+    input_gate, forget_gate, candidate, output_gate = gates
     c_new = forget_gate * c + input_gate * candidate
-    h_new = output_gate * torch.tanh(c_new)
-    return h_new, c_new
+    return output_gate * torch.tanh(c_new), c_new
 
 
 def gru_cell(x_proj: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:

@@ -102,15 +102,18 @@ class RecurrentClassifier(nn.Module):
 
     def forward(self, tokens: Tensor, lengths: Tensor | None = None) -> Tensor:
         result = self.encoder(self.dropout(self.embedding(tokens)), lengths)
-        if self.pooling == "last":
-            pooled = result.last
-        else:
-            mask = real_mask(tokens, lengths).unsqueeze(-1)
-            if self.pooling == "mean":
-                pooled = (result.outputs * mask).sum(1) / mask.sum(1).clamp(min=1)
-            else:
-                pooled = result.outputs.masked_fill(~mask, float("-inf")).max(1).values
+        pooled = self.pool(result.outputs, result.last, tokens, lengths)
         return self.head(self.dropout(pooled))
+
+    def pool(self, outputs: Tensor, last: Tensor, tokens: Tensor, lengths: Tensor | None) -> Tensor:
+        """What the classifier reads: ``last`` (B, D) itself, or the mean or max of
+        ``outputs`` (B, T, D) over the real positions of ``tokens`` (B, T)."""
+        if self.pooling == "last":
+            return last
+        mask = real_mask(tokens, lengths).unsqueeze(-1)
+        if self.pooling == "mean":
+            return (outputs * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return outputs.masked_fill(~mask, float("-inf")).max(1).values
 
 
 store_schema("model", "rnn", RNNConfig)
