@@ -27,6 +27,11 @@ Sections
   launchers  a 4-job sweep through Hydra's basic launcher (one job at a time, torch on both
              cores) and the joblib launcher (2 jobs side by side, 1 thread each): wall time
              and the speed-up.
+  gpu        (skipped without a CUDA GPU) on the card: raw cuDNN (nn.Embedding + nn.LSTM/GRU +
+             nn.Linear in a plain loop) against seqlab's fused model in the same loop, seqlab's
+             whole path (Lightning, trainer=gpu), the bare LightningModule and seqlab's
+             explicit gate-level cells;
+             float32 against 16-mixed and bf16-mixed autocast; tokens/s and ratios.
 
 Runs alternate (a, b, a, b, ...) in rounds. Ratios are reported as the median over rounds
 with the rounds' range and the best-of-N ratio beside it, and a warning is printed when the
@@ -43,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -95,7 +101,7 @@ class FitTimer:
         self.seconds = 0.0
 
 
-def fit_seconds(objective, loader, steps: int) -> float:
+def fit_seconds(objective, loader, steps: int, accelerator: str = "cpu") -> float:
     """Train ``objective`` for ``steps`` steps with seqlab's Trainer setup (TensorBoard and CSV
     loggers, seqlab's logging interval, no validation or checkpoints); return the seconds of
     the training loop (see FitTimer)."""
@@ -106,7 +112,7 @@ def fit_seconds(objective, loader, steps: int) -> float:
         timer = FitTimer()
         trainer = L.Trainer(
             callbacks=[timer.callback],
-            accelerator="cpu",
+            accelerator=accelerator,
             devices=1,
             max_steps=steps,
             max_epochs=-1,
@@ -147,7 +153,11 @@ def plain_loop(
 
 
 def seqlab_path(
-    model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
+    model: RecurrentTagger,
+    data: dict[str, torch.Tensor],
+    batch: int,
+    steps: int,
+    accelerator: str = "cpu",
 ) -> float:
     """Train through seqlab's objective and Trainer setup. Returns seconds of the training
     loop (see FitTimer)."""
@@ -166,11 +176,15 @@ def seqlab_path(
         focus_metric="recall_acc",
     )
     objective = PerStepObjective(model, TrainingConfig(lr=1e-3), spec)
-    return fit_seconds(objective, batch_loader(data, batch, shuffle=True), steps)
+    return fit_seconds(objective, batch_loader(data, batch, shuffle=True), steps, accelerator)
 
 
 def bare_lightning_path(
-    model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
+    model: RecurrentTagger,
+    data: dict[str, torch.Tensor],
+    batch: int,
+    steps: int,
+    accelerator: str = "cpu",
 ) -> float:
     """Lightning's floor: the smallest manual-optimisation LightningModule (forward, CE,
     manual_backward, step; no logging, no gradient norm) in the same Trainer setup."""
@@ -195,7 +209,7 @@ def bare_lightning_path(
             self.manual_backward(loss)
             optimizer.step()
 
-    return fit_seconds(Bare(), batch_loader(data, batch, shuffle=True), steps)
+    return fit_seconds(Bare(), batch_loader(data, batch, shuffle=True), steps, accelerator)
 
 
 def ratio_spread(fast: list[float], slow: list[float], effect_name: str) -> dict:
@@ -723,7 +737,150 @@ def bench_launchers(args: argparse.Namespace) -> dict:
     return {"seconds": times, "speedup": spread}
 
 
-SECTIONS = ("overhead", "perstep", "peak", "allocator", "seq2seq", "data", "precision", "launchers")
+GPU_HIDDEN, GPU_EMBEDDING = 512, 128
+
+
+class CudnnTagger(torch.nn.Module):
+    """The raw-cuDNN reference: nn.Embedding + nn.LSTM/GRU + nn.Linear, nothing of seqlab's."""
+
+    def __init__(self, cell: str, hidden: int, embedding: int) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.embedding = torch.nn.Embedding(10, embedding)
+        rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
+        self.rnn = rnn(embedding, hidden, batch_first=True)
+        self.head = torch.nn.Linear(hidden, 9)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, None]:
+        outputs, _ = self.rnn(self.embedding(tokens))
+        return self.head(outputs), None
+
+
+def gpu_loop(
+    model: torch.nn.Module,
+    data: dict[str, torch.Tensor],
+    batch: int,
+    steps: int,
+    precision: str = "32-true",
+) -> float:
+    """The plain loop on the GPU: each batch copied from host memory (as a DataLoader's batch
+    is), forward under the precision's autocast, CE, backward (scaled for 16-mixed), Adam.
+    Returns seconds, synchronised."""
+    device = torch.device("cuda")
+    model.to(device)
+    optimizer = plain_adam(model)
+    dtype = {"16-mixed": torch.float16, "bf16-mixed": torch.bfloat16}.get(precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == "16-mixed")
+    inputs, targets = data["inputs"].pin_memory(), data["targets"].pin_memory()
+    n = inputs.size(0)
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for step in range(steps):
+        lo = (step * batch) % n
+        x = inputs[lo : lo + batch].to(device, non_blocking=True)
+        y = targets[lo : lo + batch].to(device, non_blocking=True)
+        with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
+            logits, _ = model(x)
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def gpu_sides(
+    cell: str, data: dict[str, torch.Tensor], batch: int, steps: int
+) -> dict[str, Callable[[], float]]:
+    """The sides of the gpu section for one cell, each a call returning seconds for ``steps``
+    steps (the explicit cells run a fifth of the steps, scaled up: they are slow)."""
+    hidden, embedding = GPU_HIDDEN, GPU_EMBEDDING
+    return {
+        "cudnn": lambda: gpu_loop(CudnnTagger(cell, hidden, embedding), data, batch, steps),
+        "seqlab_fused": lambda: gpu_loop(
+            make_model(cell, "fused", hidden, embedding), data, batch, steps
+        ),
+        "seqlab_path": lambda: seqlab_path(
+            make_model(cell, "fused", hidden, embedding), data, batch, steps, "gpu"
+        ),
+        "bare_lightning": lambda: bare_lightning_path(
+            make_model(cell, "fused", hidden, embedding), data, batch, steps, "gpu"
+        ),
+        "seqlab_explicit": lambda: (
+            gpu_loop(
+                make_model(cell, "explicit", hidden, embedding),
+                data,
+                batch,
+                max(steps // 5, 10),
+            )
+            * 5
+        ),
+        "cudnn_16_mixed": lambda: gpu_loop(
+            CudnnTagger(cell, hidden, embedding), data, batch, steps, "16-mixed"
+        ),
+        "cudnn_bf16_mixed": lambda: gpu_loop(
+            CudnnTagger(cell, hidden, embedding), data, batch, steps, "bf16-mixed"
+        ),
+    }
+
+
+def bench_gpu(args: argparse.Namespace) -> dict:
+    """On the GPU, interleaved rounds at hidden 512, embedding 128, batch 256, length 100:
+    raw cuDNN against seqlab's fused model (same loop), seqlab's whole path (Lightning,
+    trainer=gpu, its logging), the smallest LightningModule (Lightning's own floor) and
+    seqlab's explicit cells; and precisions for raw cuDNN."""
+    if not torch.cuda.is_available():
+        print("  skipped: PyTorch sees no CUDA GPU on this machine", flush=True)
+        return {}
+    card = torch.cuda.get_device_name()
+    print(f"  card: {card}, CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}")
+    batch, delay, hidden = 256, 80, GPU_HIDDEN
+    data = copy_data(batch * 32, delay)
+    tokens_per_step = batch * (delay + 20)
+    steps = max(args.steps, 50)
+    rows = []
+    for cell in ("lstm", "gru"):
+        sides = gpu_sides(cell, data, batch, steps)
+        for side in sides.values():  # warm up (cuDNN plans, Lightning imports)
+            side()
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        for _ in range(args.repeats):
+            for name, side in sides.items():
+                times[name].append(side())
+        row: dict = {"cell": cell, "card": card, "hidden": hidden, "batch": batch}
+        for name, seconds in times.items():
+            row[f"{name}_tok_s"] = tokens_per_step * steps / statistics.median(seconds)
+        for name in sides:
+            if name == "cudnn":
+                continue
+            spread = ratio_spread(times["cudnn"], times[name], f"{cell} {name}/cudnn")
+            row[f"{name}_over_cudnn"] = 1 / spread["median"]
+            row[f"{name}_over_cudnn_range"] = [1 / spread["max"], 1 / spread["min"]]
+        rows.append(row)
+        for name in sides:
+            ratio = (
+                ""
+                if name == "cudnn"
+                else f"   /cuDNN {row[f'{name}_over_cudnn']:.3f} "
+                f"[{row[f'{name}_over_cudnn_range'][0]:.3f}-"
+                f"{row[f'{name}_over_cudnn_range'][1]:.3f}]"
+            )
+            print(f"  {cell:<5} {name:<17} {row[f'{name}_tok_s']:>12,.0f} tok/s{ratio}", flush=True)
+    return {"card": card, "rows": rows}
+
+
+SECTIONS = (
+    "overhead",
+    "perstep",
+    "peak",
+    "allocator",
+    "seq2seq",
+    "data",
+    "precision",
+    "launchers",
+    "gpu",
+)
 
 
 def main() -> None:
@@ -774,6 +931,7 @@ def main() -> None:
             "data": bench_data,
             "precision": bench_precision,
             "launchers": bench_launchers,
+            "gpu": bench_gpu,
         }[section](args)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -136,8 +136,19 @@ class SeqlabObjective(L.LightningModule):
 
     def optimize(self, loss: Tensor) -> float:
         """One optimizer step on ``loss``: backward, log the gradient norm, clip, step.
-        Returns the loss as a float."""
-        loss_value = float(loss.detach())
+        Returns the loss as a float.
+
+        The loss and the gradient norm are read back together, after the backward pass and
+        before the update: one host-device synchronisation per step (on a GPU each one stalls
+        the kernel queue), and a non-finite loss still updates nothing."""
+        optimizer = self.optimizers()
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self._trainable is None:
+            self._trainable = [p for p in self.model.parameters() if p.requires_grad]
+        scale = self.loss_scale()
+        norm = clip_gradients(self._trainable, self.training_cfg, scale)
+        loss_value, norm_value = torch.stack([loss.detach().float(), norm.float()]).tolist()
         if not math.isfinite(loss_value):
             self.flush_step_scalars()
             raise NonFiniteLossError(
@@ -146,14 +157,7 @@ class SeqlabObjective(L.LightningModule):
                 f"(training.clip_norm=1.0) or a lower learning rate (now training.lr="
                 f"{self.training_cfg.lr})."
             )
-        optimizer = self.optimizers()
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        if self._trainable is None:
-            self._trainable = [p for p in self.model.parameters() if p.requires_grad]
-        scale = self.loss_scale()
-        norm = clip_gradients(self._trainable, self.training_cfg, scale)
-        norm_value = float(norm) / scale
+        norm_value /= scale
         if not math.isfinite(norm_value) and scale != 1.0:
             # 16-mixed: an overflow at this loss scale; the GradScaler skips the step and
             # lowers the scale (its normal calibration, not a divergence)
