@@ -20,8 +20,9 @@ Sections
              decoding in sentences/s.
   data       a 1M-pair tsv file (scripts/make_large_tsv.py): reading it, against reading,
              tokenizing (whitespace, word, sentencepiece), building vocabularies and encoding
-             it as task=tsv does, and one epoch of training batches; seconds and peak memory,
-             each in its own process.
+             it as task=tsv does (a first run, which fills the encoded-data cache, and a
+             second run, which reads it), and one epoch of training batches; seconds and peak
+             memory, each in its own process.
   precision  the plain fused LSTM/GRU loop in float32 and under bfloat16 autocast
              (bf16-mixed): tokens/s and the ratio.
   launchers  a 4-job sweep through Hydra's basic launcher (one job at a time, torch on both
@@ -609,14 +610,20 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
             small.writelines(line for _, line in zip(range(1000), full, strict=False))
         size_mb = path.stat().st_size / 1e6
         read_s = None
-        for kind in ("read", "whitespace", "word", "sentencepiece"):
+        env = {**os.environ, "SEQLAB_CACHE_DIR": str(Path(tmp) / "cache")}
+        runs = [("read", "")]
+        for kind in ("whitespace", "word", "sentencepiece"):
+            runs += [(kind, "first run"), (kind, "cached")]  # the second run reads the cache
+        for kind, run in runs:
             out = subprocess.run(
                 [sys.executable, __file__, "--data-child", kind, str(path)],
                 capture_output=True,
                 text=True,
                 check=True,
+                env=env,
             )
             row = json.loads(out.stdout.strip().splitlines()[-1])
+            row["run"] = run
             row["pairs"], row["file_mb"] = pairs, size_mb
             read_s = read_s or row["seconds"]
             row["times_reading"] = row["seconds"] / read_s
@@ -628,7 +635,7 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
                 f"{row['vocab'][1]:,}; one epoch of batches {row['epoch_of_batches_s']:.1f} s)"
             )
             print(
-                f"  {pairs:,} pairs, {size_mb:.0f} MB, {kind:<13} {row['seconds']:6.1f} s "
+                f"  {pairs:,} pairs, {size_mb:.0f} MB, {kind:<13} {run:<9} {row['seconds']:6.1f} s "
                 f"({row['times_reading']:4.1f}x reading), peak {row['peak_rss_mb']:,.0f} MB"
                 f"{detail}",
                 flush=True,

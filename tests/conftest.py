@@ -103,6 +103,14 @@ def _test_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     return directory
 
 
+@pytest.fixture(autouse=True)
+def _data_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own encoded-data cache (seqlab.tasks.encoded_cache), never ~/.cache."""
+    directory = tmp_path_factory.mktemp("seqlab_cache")
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(directory))
+    return directory
+
+
 def compose_config(overrides: list[str], extension: bool = False) -> DictConfig:
     """The config `python -m seqlab.train <overrides>` would run (``extension`` adds the
     test-only model and task configs to the search path)."""

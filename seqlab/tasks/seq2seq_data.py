@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import lightning as L
@@ -26,13 +26,16 @@ from torch.utils.data import DataLoader, Dataset
 from seqlab.config import require_at_least, require_choice
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, TaskSpec
+from seqlab.tasks import encoded_cache
 from seqlab.tasks.batching import Batch, length_loader
+from seqlab.tasks.parallel_tokenize import tokenize_chunks
 from seqlab.tasks.tokenizers import (
     SENTENCEPIECE_MODELS,
     TOKENIZERS,
     SentencePieceTokenizer,
     Tokenizer,
     build_tokenizer,
+    tokenizer_from_state,
 )
 from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 
@@ -73,7 +76,7 @@ class Tokenization:
         )
 
 
-CHUNK = 10_000  # lines tokenized at a time: bounded memory for large corpora
+CHUNK = 10_000  # lines a sentencepiece call encodes at a time: bounded memory
 
 
 def _chunks(texts: list[str]) -> Iterator[list[str]]:
@@ -93,12 +96,7 @@ def encode_training_texts(
         if isinstance(tokenizer, SentencePieceTokenizer):  # its own ids are provisional ids
             encoded.append(_sentencepiece_ids(texts, tokenizer))
             continue
-        ids, lengths = array("i"), array("q")
-        for chunk in _chunks(texts):
-            for tokens in tokenizer.encode_all(chunk):
-                ids.extend([provisional[token] for token in tokens])
-                lengths.append(len(tokens))
-        encoded.append(_as_tensors(ids, lengths))
+        encoded.append(_map_chunks(texts, tokenizer, provisional.__getitem__))
     tokenizers = {id(tokenizer): tokenizer for _, tokenizer in sides}
     only = next(iter(tokenizers.values()))
     if len(tokenizers) == 1 and isinstance(only, SentencePieceTokenizer):
@@ -137,13 +135,24 @@ def encode_texts(texts: list[str], tokenizer: Tokenizer, vocab: Vocab) -> tuple[
         pieces = tokenizer.pieces()
         table = torch.tensor([vocab.stoi.get(p, UNK_ID) for p in pieces], dtype=torch.int32)
         return (table[flat.long()] if len(flat) else flat), offsets
-    lookup = vocab.stoi.get
-    ids, lengths = array("i"), array("q")
-    for chunk in _chunks(texts):
-        for tokens in tokenizer.encode_all(chunk):
-            ids.extend([lookup(token, UNK_ID) for token in tokens])
-            lengths.append(len(tokens))
-    return _as_tensors(ids, lengths)
+    stoi = vocab.stoi
+    return _map_chunks(texts, tokenizer, lambda token: stoi.get(token, UNK_ID))
+
+
+def _map_chunks(
+    texts: list[str], tokenizer: Tokenizer, type_id: Callable[[str], int]
+) -> tuple[Tensor, Tensor]:
+    """Texts tokenized a chunk at a time (in worker processes for large corpora), each
+    chunk's local ids mapped to ``type_id`` of their token types; flat ids and offsets."""
+    parts, lengths = [], array("q")
+    for local_ids, chunk_lengths, types in tokenize_chunks(texts, tokenizer):
+        if local_ids:
+            table = torch.tensor([type_id(t) for t in types], dtype=torch.int32)
+            parts.append(table[torch.frombuffer(local_ids, dtype=torch.int32).long()])
+        lengths.extend(chunk_lengths)
+    _, offsets = _as_tensors(array("i"), lengths)
+    flat = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int32)
+    return flat, offsets
 
 
 def _sentencepiece_ids(
@@ -248,9 +257,60 @@ class Seq2SeqDataModule(L.LightningDataModule):
             self.source_tokenizer = self.tokenization.build(sources)
             self.target_tokenizer = self.tokenization.build(targets)
 
+    def cache_key(self) -> str | None:
+        """The key of this task's encoded data in seqlab.tasks.encoded_cache, or None when it
+        is not cached (generated data). Tasks that read files override it."""
+        return None
+
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
+        preset = (self.source_tokenizer, self.target_tokenizer, self.source_vocab)
+        key = self.cache_key() if all(x is None for x in preset) else None
+        cached = encoded_cache.load(key) if key else None
+        if cached is not None:
+            self._restore(cached)
+            print(f"seqlab: encoded data read from the cache ({encoded_cache.cache_dir()})")
+            return
+        self._encode()
+        if key:
+            path = encoded_cache.save(key, self._cache_entry())
+            if path:
+                print(f"seqlab: encoded data cached in {path}")
+
+    def _cache_entry(self) -> dict:
+        assert self.source_tokenizer and self.target_tokenizer
+        assert self.source_vocab and self.target_vocab
+        shared = self.source_tokenizer is self.target_tokenizer
+        return {
+            "tokenizers": [self.source_tokenizer.state(), self.target_tokenizer.state()],
+            "shared": shared,
+            "vocabs": [self.source_vocab.to_list(), self.target_vocab.to_list()],
+            "length_ratio": self.length_ratio,
+            "splits": {
+                split: [data.src_ids, data.src_offsets, data.tgt_ids, data.tgt_offsets]
+                for split, data in self.splits.items()
+            },
+            "raw_text": {split: list(map(list, pair)) for split, pair in self.raw_text.items()},
+        }
+
+    def _restore(self, entry: dict) -> None:
+        source_state, target_state = entry["tokenizers"]
+        self.source_tokenizer = tokenizer_from_state(source_state)
+        self.target_tokenizer = (
+            self.source_tokenizer if entry["shared"] else tokenizer_from_state(target_state)
+        )
+        source_vocab, target_vocab = entry["vocabs"]
+        self.source_vocab = Vocab.from_list(source_vocab)
+        self.target_vocab = self.source_vocab if entry["shared"] else Vocab.from_list(target_vocab)
+        self.length_ratio = entry["length_ratio"]
+        self.splits = {
+            split: EncodedPairs((src, src_offsets), (tgt, tgt_offsets))
+            for split, (src, src_offsets, tgt, tgt_offsets) in entry["splits"].items()
+        }
+        self.raw_text = {split: (pair[0], pair[1]) for split, pair in entry["raw_text"].items()}
+
+    def _encode(self) -> None:
         texts = {
             split: ([s for s, _ in pairs], [t for _, t in pairs])
             for split, pairs in self.make_texts().items()

@@ -7,6 +7,7 @@ checkpoint. BLEU compares detokenised hypotheses with the file's own target line
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import lightning as L
 from seqlab.config import TaskConfig, require_at_least, store_schema
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.spec import SEQ2SEQ
+from seqlab.tasks import encoded_cache
 from seqlab.tasks.files import read_data_lines
 from seqlab.tasks.seq2seq_data import (
     Seq2SeqDataModule,
@@ -33,7 +35,10 @@ class TsvConfig(TaskConfig):
     punctuation) | whitespace. lowercase: lowercase the text the model sees (BLEU still
     compares with the file's references; ``decoding.bleu_lowercase`` scores without case).
     min_freq, max_vocab: rarer training tokens become <unk>; at most max_vocab per side.
-    batch_size, batch_tokens, data_seed: as for translation."""
+    batch_size, batch_tokens, data_seed: as for translation. cache: keep the encoded files
+    (tokenizers, vocabularies, ids) in ``$SEQLAB_CACHE_DIR`` (default ~/.cache/seqlab) and
+    reuse them while the files and these options are unchanged
+    (seqlab.tasks.encoded_cache)."""
 
     _target_: str = "seqlab.tasks.tsv.TsvConfig"
     name: str = "tsv"
@@ -50,6 +55,7 @@ class TsvConfig(TaskConfig):
     batch_size: int = 64
     batch_tokens: int | None = None
     data_seed: int = 0
+    cache: bool = True
 
     offers = (SEQ2SEQ,)
 
@@ -121,11 +127,22 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
             config.batch_tokens,
             tokenization=config.tokenization,
         )
+        self.cache = config.cache
         self.paths = {
             "train": config.train_path,
             "val": config.valid_path,
             "test": config.test_path,
         }
+
+    def cache_key(self) -> str | None:
+        if not self.cache:
+            return None
+        options = {
+            **dataclasses.asdict(self.tokenization),
+            "min_freq": self.min_freq,
+            "max_vocab": self.max_vocab,
+        }
+        return encoded_cache.files_key([str(p) for p in self.paths.values()], options)
 
     def make_texts(self) -> dict[str, list[TextPair]]:
         return {split: read_tsv_pairs(str(path)) for split, path in self.paths.items()}
