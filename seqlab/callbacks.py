@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
 from seqlab.checkpointing import RESUME_DIR, Preemption, ResumeCheckpoints, TrackDataPosition
@@ -139,12 +140,23 @@ def build_callbacks(
 
 class TrainingThroughput(L.Callback):
     """Measures training tokens per second: tokens in training batches over the wall time
-    spent inside training batches (forward, backward, optimizer; not validation)."""
+    spent inside training batches (forward, backward, optimizer; not validation). Under DDP
+    the tokens of every rank are summed when training ends."""
 
     def __init__(self) -> None:
         self.tokens = 0
         self.seconds = 0.0
         self._start = 0.0
+        self._tokens_at_start = 0
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self._tokens_at_start = self.tokens
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.world_size > 1:
+            mine = torch.tensor(float(self.tokens - self._tokens_at_start), device=module.device)
+            every = trainer.strategy.reduce(mine, reduce_op="sum")
+            self.tokens = self._tokens_at_start + int(every)
 
     def on_train_batch_start(
         self, trainer: L.Trainer, module: L.LightningModule, batch: Any, batch_idx: int
@@ -201,9 +213,10 @@ class ProgressLog(L.Callback):
         batch_idx: int,
     ) -> None:
         now = time.monotonic()
-        if now - self._last < self.every_seconds:
+        if now - self._last < self.every_seconds or not trainer.is_global_zero:
             return
-        tokens = self.throughput.tokens - self._last_tokens
+        # this rank's tokens times the ranks (each rank trains on as many batches)
+        tokens = (self.throughput.tokens - self._last_tokens) * trainer.world_size
         seconds = self.throughput.seconds - self._last_seconds
         rate = tokens / seconds if seconds else 0.0
         self._last, self._last_tokens = now, self.throughput.tokens
@@ -231,7 +244,7 @@ class ProgressLog(L.Callback):
         return _clock(min(estimates)) if estimates else "unknown"
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or not trainer.is_global_zero:
             return
         metrics = {
             k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("val/")

@@ -113,6 +113,8 @@ class ResumeCheckpoints(L.Callback):
             self.every_seconds is not None
             and time.monotonic() - self._last_time >= self.every_seconds
         )
+        if trainer.world_size > 1:  # every rank must save at the same step (a collective)
+            time_due = agreed_any(trainer, time_due)
         if steps_due or time_due:
             self.save(trainer)
 
@@ -129,6 +131,19 @@ class ResumeCheckpoints(L.Callback):
 
 def _checkpoint_step(path: Path) -> int:
     return int(path.stem.split("=")[1])
+
+
+# Under DDP, the time-based checkpoint and the preemption signal are agreed on across ranks
+# every this many optimizer steps (one small all-reduce), not at every step.
+AGREE_EVERY = 20
+
+
+def agreed_any(trainer: L.Trainer, decision: bool) -> bool:
+    """Under DDP: ``decision`` of any rank, asked every AGREE_EVERY optimizer steps (False
+    in between), so that every rank acts at the same step."""
+    if trainer.global_step % AGREE_EVERY:
+        return False
+    return bool(trainer.strategy.reduce_boolean_decision(decision, all=False))
 
 
 class Preempted(SeqlabError):
@@ -200,8 +215,13 @@ class Preemption(L.Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        if self.received is None:
+        received = self.received is not None
+        if trainer.world_size > 1:  # a signal to any rank stops them all at the same step
+            received = agreed_any(trainer, received)
+            self.received = self.received or (signal.SIGTERM if received else None)
+        if not received:
             return
+        assert self.received is not None
         path = self.saver.save(trainer)
         name = signal.Signals(self.received).name
         job = slurm_job_id()

@@ -195,8 +195,9 @@ class GradientFlow(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         """A resumed run keeps the rows recorded before its checkpoint's step and records
-        the rest again (those after it were lost with the process)."""
-        if not self.path.exists():
+        the rest again (those after it were lost with the process). Under DDP the first
+        rank records (from its own batches) and the others do nothing."""
+        if not trainer.is_global_zero or not self.path.exists():
             return
         with self.path.open(newline="") as handle:
             reader = csv.DictReader(handle)
@@ -211,6 +212,8 @@ class GradientFlow(L.Callback):
     def on_train_batch_start(
         self, trainer: L.Trainer, module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
+        if not trainer.is_global_zero:
+            return
         self._batch = batch
         if trainer.global_step >= self._next:  # a TBPTT batch may step past a multiple of N
             self.record(trainer, module)

@@ -63,10 +63,12 @@ def parallel_jobs() -> int:
     return (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
 
 
-def configure_runtime(options: RuntimeConfig) -> dict[str, Any]:
-    """Apply the ``runtime`` options. Returns what was applied, for results.json."""
+def configure_runtime(options: RuntimeConfig, local_processes: int = 1) -> dict[str, Any]:
+    """Apply the ``runtime`` options. ``local_processes``: the run's processes on this
+    machine (DDP: trainer.devices), which share its cores with the sweep's parallel jobs.
+    Returns what was applied, for results.json."""
     threshold, threads = options.malloc_threshold, options.threads
-    jobs = parallel_jobs() if threads == 0 else 1
+    jobs = parallel_jobs() * local_processes if threads == 0 else 1
     if jobs > 1:  # no oversubscription: split the cores
         threads = max(1, (os.cpu_count() or 1) // jobs)
     report: dict[str, Any] = {"malloc_threshold": None, "threads": torch.get_num_threads()}

@@ -22,12 +22,14 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from seqlab.callbacks import CallbacksConfig, build_callbacks, check_monitored_metrics
 from seqlab.compatibility import check_combination, check_spec
 from seqlab.config import ModelConfig, TaskConfig, build_config, instantiate_config
 from seqlab.diagnostics import DiagnosticsConfig, GradientFlow, check_diagnostics
+from seqlab.distributed import KeepGeneratorsAcrossDdpSetup, check_ddp_launch
 from seqlab.errors import ConfigError, NonFiniteLossError, error_boundary
 from seqlab.logs import build_loggers
 from seqlab.models import count_parameters
@@ -41,6 +43,7 @@ from seqlab.spec import TaskSpec
 from seqlab.trainer import (
     build_trainer,
     check_validation_interval,
+    processes,
     progress_bar_enabled,
     trainer_options,
 )
@@ -50,6 +53,9 @@ from seqlab.training import TrainingConfig
 warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+# Under DDP every rank evaluates the whole split (seqlab.tasks.batching): the logged metrics
+# are already the same on every rank, and syncing them would only cost time.
+warnings.filterwarnings("ignore", message=".*sync_dist=True.*")
 
 
 class _DropAdverts(logging.Filter):
@@ -155,11 +161,15 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     written to results.json."""
     started = time.perf_counter()
     run_dir = Path(run_dir)
-    if resume is None:
+    first = rank_zero_only.rank == 0  # under DDP, only the first process writes and reports
+    if resume is None and first:
         guard_run_dir(run_dir)
     plan = plan_run(cfg)
     config = config_as_run(cfg, plan)
-    runtime_report = configure_runtime(plan.runtime)
+    local_processes, all_processes = processes(plan.trainer)
+    if all_processes > 1:
+        check_ddp_launch()
+    runtime_report = configure_runtime(plan.runtime, local_processes)
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = plan.task.build(plan.output)
@@ -175,17 +185,18 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     )
     objective.checkpoint_metadata = checkpoint_metadata(config, spec)
     n_params = count_parameters(model)
-    print(
-        f"seqlab: model={plan.model.name} task={spec.name} parameters={n_params:,}"
-        f"{spec.vocab_note()} run_dir={run_dir}",
-        flush=True,
-    )
-    if pretrained and resume is None:
-        print(f"seqlab: {pretrained}")
-    if resume is not None:
-        print(f"seqlab: resuming from {resume.checkpoint} (optimizer step {resume.step})")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, run_dir / "config.yaml")
+    if first:
+        print(
+            f"seqlab: model={plan.model.name} task={spec.name} parameters={n_params:,}"
+            f"{spec.vocab_note()} run_dir={run_dir}",
+            flush=True,
+        )
+        if pretrained and resume is None:
+            print(f"seqlab: {pretrained}")
+        if resume is not None:
+            print(f"seqlab: resuming from {resume.checkpoint} (optimizer step {resume.step})")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(config, run_dir / "config.yaml")
 
     objective.monitor = (plan.callbacks.monitor, plan.callbacks.mode)
     bar = progress_bar_enabled(plan.trainer.get("enable_progress_bar", "auto"))
@@ -195,6 +206,7 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     tensorboard, csv_logger = build_loggers(
         run_dir, resume and resume.step, resume and resume.csv_rows
     )
+    callbacks.all.append(KeepGeneratorsAcrossDdpSetup())  # last: the states of just before fit
     trainer = build_trainer(plan.trainer, run_dir, callbacks.all, [tensorboard, csv_logger])
     with callbacks.preemption.installed():
         try:
@@ -208,7 +220,8 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
             # a result, not a lost run: no test metrics, the step and the message
             diverged = run_record("diverged", plan, cfg, n_params, trainer, started)
             diverged["error"] = str(error)
-            write_results(run_dir, {**diverged, "config": OmegaConf.to_container(config)})
+            if first:
+                write_results(run_dir, {**diverged, "config": OmegaConf.to_container(config)})
             raise
     steps_trained = trainer.global_step
     best = callbacks.checkpoint.best_model_path
@@ -238,6 +251,11 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     report = getattr(objective, "test_report", None)
     if report:
         results.update({k: v for k, v in report.items() if k != "hypotheses"})
+    if all_processes > 1:
+        results["processes"] = all_processes
+    if not first:
+        return results
+    if report:
         write_hypotheses(run_dir / "test_hypotheses.tsv", report["hypotheses"])
     write_results(run_dir, results)
     hparams = flatten({group: results["config"][group] for group in ("model", "task", "training")})

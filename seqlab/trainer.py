@@ -56,7 +56,7 @@ def trainer_options(node: DictConfig | dict[str, Any]) -> dict[str, Any]:
             hint = f" (did you mean trainer.{close[0]}?)" if close else ""
             raise ConfigError(f"unknown key trainer.{key}{hint}: not an argument of {target}")
     check_trainer_values(options)
-    check_single_device(options)
+    check_devices(options)
     return options
 
 
@@ -166,22 +166,57 @@ def check_validation_interval(options: dict[str, Any], train_batches: int) -> No
         )
 
 
-def check_single_device(trainer: dict[str, Any]) -> None:
-    """seqlab trains in one process on one device: its batch samplers (token budgets, length
-    grouping, whole-batch slicing) are not sharded across processes, so a multi-device
-    (DDP) run would train each process on every batch. Refuse it before anything starts."""
+# Strategies seqlab runs multi-process training with: Lightning's DDP with its subprocess
+# launcher (each rank runs the command line again; under Slurm, Slurm starts the ranks).
+DDP_STRATEGIES = ("auto", "ddp", "ddp_find_unused_parameters_true")
+
+
+def device_count(trainer: dict[str, Any]) -> int | None:
+    """Devices per node that ``trainer.devices`` asks for: an integer, a list of indices,
+    or None for every GPU there is ("auto" or -1 on a GPU run; "auto" on CPU is one)."""
     devices = trainer.get("devices", 1)
-    nodes = trainer.get("num_nodes", 1)
-    if isinstance(devices, (int, str)):
-        # "auto" means one device on a CPU run, every GPU on a GPU run
-        single = devices in (1, "1") or (devices == "auto" and trainer.get("accelerator") == "cpu")
-    else:  # a list of device indices
-        single = len(devices) == 1
-    if not single or nodes not in (1, None):
+    if isinstance(devices, str) and devices.strip().lstrip("-").isdigit():
+        devices = int(devices)
+    if isinstance(devices, (list, tuple)):
+        return len(devices)
+    if devices == "auto":
+        return 1 if trainer.get("accelerator") == "cpu" else None
+    if devices == -1:
+        return None
+    return int(devices)
+
+
+def processes(trainer: dict[str, Any]) -> tuple[int, int]:
+    """(processes on this node, processes in all) of a run with these trainer options: the
+    devices per node (every visible GPU for "auto"/-1) times ``num_nodes``."""
+    per_node = device_count(trainer)
+    if per_node is None:
+        per_node = max(1, torch.cuda.device_count())
+    return per_node, per_node * int(trainer.get("num_nodes") or 1)
+
+
+def check_devices(trainer: dict[str, Any]) -> None:
+    """trainer.devices (an integer >= 1, a list of indices, "auto" or -1) and num_nodes
+    (>= 1); more than one process in all trains with DDP, so ``strategy`` must be DDP."""
+    devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)
+    valid = (
+        devices in ("auto", -1, "-1")
+        or (_is_int(devices) and devices >= 1)
+        or (isinstance(devices, str) and devices.isdigit() and int(devices) >= 1)
+        or (isinstance(devices, (list, tuple)) and len(devices) > 0)
+    )
+    if not valid:
         raise ConfigError(
-            f"trainer.devices={devices} (num_nodes={nodes}): seqlab trains on one device; "
-            f"multi-device (DDP) training is not supported yet. Use trainer.devices=1 "
-            f"(trainer=gpu uses one GPU)."
+            f"trainer.devices must be a number of devices >= 1, a list of device indices, "
+            f"auto or -1 (every GPU); got {devices!r}"
+        )
+    _require_int("num_nodes", nodes, 1, "", allow_none=True)
+    strategy = str(trainer.get("strategy", "auto"))
+    if processes(trainer)[1] > 1 and strategy not in DDP_STRATEGIES:
+        raise ConfigError(
+            f"trainer.strategy={strategy} with trainer.devices={devices} (num_nodes="
+            f"{nodes}): seqlab trains on several devices with DDP only; leave trainer.strategy "
+            f"at auto (or ddp)"
         )
 
 
@@ -203,7 +238,12 @@ def build_trainer(
         "_target_": "lightning.pytorch.Trainer",
         **options,
         "enable_progress_bar": progress_bar_enabled(options.get("enable_progress_bar", "auto")),
+        # seqlab's samplers shard the training data themselves (seqlab.tasks.batching);
+        # Lightning's DistributedSampler would replace them and shard the evaluation splits
+        "use_distributed_sampler": False,
     }
+    if processes(options)[1] > 1 and options.get("strategy", "auto") == "auto":
+        options["strategy"] = "ddp"  # gloo on CPU, nccl on GPU
     try:
         trainer = instantiate(
             options,

@@ -220,7 +220,8 @@ def test_a_task_stops_once_solved_and_patience_stops_a_plateau(tmp_path: Path):
         (["callbacks.monitor_mode=up"], "callbacks.monitor_mode='up' is unknown"),
         (["callbacks.patience=0"], "callbacks.patience must be >= 1"),
         (["runtime.threads=-1"], "runtime.threads must be >= 0"),
-        (["trainer.devices=2"], "seqlab trains on one device"),
+        (["trainer.devices=2"], "trainer.devices > 1 (DDP) starts from the command line"),
+        (["trainer.devices=0"], "trainer.devices must be a number of devices >= 1"),
         (
             ["+trainer.max_epoch=3"],
             "unknown key trainer.max_epoch (did you mean trainer.max_epochs?)",

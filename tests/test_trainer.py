@@ -6,7 +6,7 @@ import pytest
 
 from seqlab.checkpointing import AtomicCheckpointIO
 from seqlab.errors import ConfigError
-from seqlab.trainer import build_trainer, check_single_device, progress_bar_enabled, trainer_options
+from seqlab.trainer import build_trainer, check_devices, progress_bar_enabled, trainer_options
 
 
 def test_options_are_checked_against_the_trainer_signature():
@@ -35,15 +35,6 @@ def test_lightning_refusals_become_configuration_errors(tmp_path):
         {"accelerator": "gpu", "devices": "1"},
         {"accelerator": "gpu", "devices": [3]},
         {"accelerator": "cpu", "devices": "auto"},
-    ],
-)
-def test_one_device_is_accepted(trainer):
-    check_single_device(trainer)
-
-
-@pytest.mark.parametrize(
-    "trainer",
-    [
         {"accelerator": "cpu", "devices": 2},
         {"accelerator": "gpu", "devices": [0, 1]},
         {"accelerator": "gpu", "devices": "auto"},
@@ -51,9 +42,15 @@ def test_one_device_is_accepted(trainer):
         {"accelerator": "cpu", "devices": 1, "num_nodes": 2},
     ],
 )
-def test_multi_device_training_is_refused(trainer):
-    with pytest.raises(ConfigError, match="seqlab trains on one device"):
-        check_single_device(trainer)
+def test_one_or_more_devices_are_accepted(trainer):
+    check_devices(trainer)
+
+
+def test_several_processes_train_with_ddp(tmp_path):
+    trainer = build_trainer({"devices": 2, "enable_progress_bar": False}, tmp_path, [], [])
+    assert type(trainer.strategy).__name__ == "DDPStrategy"
+    one = build_trainer({"devices": 1, "enable_progress_bar": False}, tmp_path, [], [])
+    assert type(one.strategy).__name__ == "SingleDeviceStrategy"
 
 
 def test_progress_bar_is_off_under_ci(monkeypatch):

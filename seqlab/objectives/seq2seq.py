@@ -205,7 +205,7 @@ class Seq2SeqObjective(SeqlabObjective):
         }
         self._log_buckets_to_tensorboard(buckets)
         mistakes = [t for t in texts if t[2] != t[3]][:3]
-        if mistakes:
+        if mistakes and self.trainer.is_global_zero:
             print(
                 f"\nseqlab: {len(texts) - sum(t[2] == t[3] for t in texts)} of {len(texts)} "
                 f"test sentences not exact (BLEU {bleu:.2f}); e.g."

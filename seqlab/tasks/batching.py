@@ -5,6 +5,13 @@ Training loaders are resumable (:class:`ResumableLoader`): their batch samplers 
 epoch's shuffle and how many of its batches training has used, Lightning saves that in every
 checkpoint, and a resumed run continues inside the epoch with the next batch, in the same
 order as if it had never stopped.
+
+Under DDP (trainer.devices > 1) the training samplers are rank-aware: every rank draws the
+same epoch order (the epoch key is agreed on by rank 0) and takes its own disjoint shard of
+it, so across ranks each training example is used once per epoch and every rank takes the
+same number of steps (see :func:`shard_batches`). Evaluation loaders are not sharded: every
+rank evaluates the whole split, so metrics (BLEU included) are exact and the same on every
+rank.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
@@ -47,6 +55,44 @@ class TensorDictDataset(Dataset):
         return {name: t[index] for name, t in self.tensors.items()}
 
 
+def world() -> tuple[int, int]:
+    """(rank, world size) of the DDP process group; (0, 1) without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def agreed(value: int) -> int:
+    """``value`` as rank 0 has it (every rank calls this at the same point)."""
+    if world()[1] == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return int(box[0])
+
+
+def shard_batches(batches: list[list[int]], rank: int, size: int) -> list[list[int]]:
+    """Rank ``rank`` of ``size``'s share of an epoch's batches: batches rank, rank + size,
+    ... of the whole ones; the fewer-than-``size`` batches left over are pooled and dealt out
+    one example at a time, so every rank gets the same number of batches and each example
+    goes to one rank. (When fewer than ``size`` examples are left over, they are skipped
+    this epoch: a rank cannot take an empty step.)"""
+    if size == 1:
+        return batches
+    whole = len(batches) // size * size
+    mine = batches[rank:whole:size]
+    rest = [i for batch in batches[whole:] for i in batch]
+    if len(rest) >= size:
+        mine.append(rest[rank::size])
+    return mine
+
+
+def sharded_length(num_batches: int, size: int) -> int:
+    """Batches per rank of an epoch of ``num_batches`` (as :func:`shard_batches`, counting a
+    leftover share)."""
+    return -(-num_batches // size)
+
+
 class ResumableBatches(Sampler[list[int]]):
     """Base of the training batch samplers: an epoch's batches, and a state that lets a
     resumed run continue the epoch where it stopped.
@@ -55,6 +101,8 @@ class ResumableBatches(Sampler[list[int]]):
     seqlab.checkpointing.TrackDataPosition, because Lightning fetches one batch ahead);
     ``epoch_key`` identifies the epoch's order. After :meth:`load_state_dict`, the next
     iteration yields the rest of that epoch (nothing if it was complete, then a new epoch).
+    Under DDP the key is rank 0's and each rank yields its shard (:meth:`shard`); ``consumed``
+    counts the rank's own batches, the same number on every rank.
     """
 
     def __init__(self) -> None:
@@ -78,10 +126,16 @@ class ResumableBatches(Sampler[list[int]]):
             assert self._resume is not None
             key, start = self._resume["epoch_key"], self._resume["consumed"]
         else:
-            key, start = self.new_epoch_key(), 0
+            key = self.new_epoch_key()
+            key, start = (agreed(key) if self.sharded else key), 0
         self._resume = None
         self.epoch_key, self.consumed = key, start
-        yield from self.epoch_batches(key)[start:]
+        yield from self.shard(self.epoch_batches(key), *world())[start:]
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the ranks of a DDP run share out this sampler's batches (training)."""
+        return True
 
     def new_epoch_key(self) -> int:
         raise NotImplementedError
@@ -89,11 +143,21 @@ class ResumableBatches(Sampler[list[int]]):
     def epoch_batches(self, key: int) -> list[list[int]]:
         raise NotImplementedError
 
+    def shard(self, batches: list[list[int]], rank: int, size: int) -> list[list[int]]:
+        """This rank's batches of the epoch's (all of them in one process)."""
+        return shard_batches(batches, rank, size)
+
 
 class ShuffledBatches(ResumableBatches):
     """The batches of ``BatchSampler(RandomSampler(data), batch_size, drop_last=False)``, with
     the same draw from torch's global generator at the start of each epoch (so results equal
-    the stock samplers'), and resumable."""
+    the stock samplers'), and resumable.
+
+    Under DDP with N ranks, the permutation is cut into global batches of N·batch_size and
+    rank r takes the r-th contiguous slice of each: step k of the N ranks together sees
+    exactly the examples of step k of one process with batch N·batch_size (the last, partial
+    global batch is split as evenly as it goes; one with fewer than N examples is skipped).
+    """
 
     def __init__(self, size: int, batch_size: int) -> None:
         super().__init__()
@@ -106,10 +170,22 @@ class ShuffledBatches(ResumableBatches):
         generator = torch.Generator()
         generator.manual_seed(key)
         order = torch.randperm(self.size, generator=generator).tolist()
-        return [order[i : i + self.batch_size] for i in range(0, self.size, self.batch_size)]
+        step = self.batch_size * world()[1]  # a global batch: one batch of every rank
+        return [order[i : i + step] for i in range(0, self.size, step)]
+
+    def shard(self, batches: list[list[int]], rank: int, size: int) -> list[list[int]]:
+        if size == 1:
+            return batches
+        return [
+            batch[rank * len(batch) // size : (rank + 1) * len(batch) // size]
+            for batch in batches
+            if len(batch) >= size
+        ]
 
     def __len__(self) -> int:
-        return -(-self.size // self.batch_size)
+        step = self.batch_size * world()[1]
+        whole, rest = divmod(self.size, step)
+        return whole + int(rest >= world()[1])
 
 
 class LengthBatchSampler(ResumableBatches):
@@ -167,8 +243,15 @@ class LengthBatchSampler(ResumableBatches):
             rng.shuffle(batches)
         return batches
 
+    @property
+    def sharded(self) -> bool:
+        return self.shuffle  # an evaluation split: every rank evaluates all of it
+
+    def shard(self, batches: list[list[int]], rank: int, size: int) -> list[list[int]]:
+        return shard_batches(batches, rank, size) if self.sharded else batches
+
     def __len__(self) -> int:
-        return self.num_batches
+        return sharded_length(self.num_batches, world()[1] if self.sharded else 1)
 
 
 class ResumableLoader(DataLoader):
