@@ -1,6 +1,6 @@
 """Measure seqlab's training overhead against a plain PyTorch loop, side by side.
 
-    python scripts/benchmark.py                 # everything (about 5 minutes on 2 cores)
+    python scripts/benchmark.py                 # every section (data, launchers, ddp: 2-3 min each)
     python scripts/benchmark.py --quick         # fewer steps, for a smoke test
     python scripts/benchmark.py --only seq2seq  # one section (see Sections below)
 
@@ -28,6 +28,8 @@ Sections
   launchers  a 4-job sweep through Hydra's basic launcher (one job at a time, torch on both
              cores) and the joblib launcher (2 jobs side by side, 1 thread each): wall time
              and the speed-up.
+  ddp        DDP on CPU: 2 processes (gloo, a core each) against 1 process (both cores) on
+             the same model and global batch; training tokens/s and the ratio.
   gpu        (skipped without a CUDA GPU) on the card: raw cuDNN (nn.Embedding + nn.LSTM/GRU +
              nn.Linear in a plain loop) against seqlab's fused model in the same loop, seqlab's
              whole path (Lightning, trainer=gpu), the bare LightningModule and seqlab's
@@ -877,6 +879,69 @@ def bench_gpu(args: argparse.Namespace) -> dict:
     return {"card": card, "rows": rows}
 
 
+DDP_RUN = [
+    "model=lstm",
+    "task=copy",
+    "task.n_train=25600",
+    "task.n_val=256",
+    "task.n_test=256",
+    "task.delay=40",
+    "model.hidden_size=256",
+    "trainer.max_steps=150",
+    "trainer.limit_val_batches=0",
+    "callbacks.stop_when_solved=false",
+    "trainer.enable_progress_bar=false",
+]
+
+
+def ddp_tokens_per_s(processes: int, global_batch: int, run_dir: Path) -> float:
+    """Training tokens/s (results.json, all ranks) of ``python -m seqlab.train`` on DDP_RUN
+    with ``processes`` processes sharing ``global_batch`` sequences per optimizer step."""
+    env = {**os.environ, "CI": "true"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seqlab.train",
+            *DDP_RUN,
+            f"trainer.devices={processes}",
+            f"task.batch_size={global_batch // processes}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    return json.loads((run_dir / "results.json").read_text())["train_tokens_per_s"]
+
+
+def bench_ddp(args: argparse.Namespace) -> dict:
+    """DDP on CPU: 2 processes (gloo, 1 thread each, batch 64 each) against 1 process (2
+    threads, batch 128), the same model (LSTM, hidden 256, copy T = 60) and global batch,
+    150 optimizer steps; training tokens/s of all ranks, interleaved rounds."""
+    sides = {"one_process": 1, "two_processes": 2}
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    with TemporaryDirectory() as tmp:
+        for round_ in range(max(args.repeats - 2, 1)):
+            for name, n in sides.items():
+                rate = ddp_tokens_per_s(n, 128, Path(tmp) / f"{name}_{round_}")
+                rates[name].append(rate)
+                print(f"  round {round_}: {name:<14} {rate:10,.0f} tok/s", flush=True)
+    # ratio_spread takes times; a rate is an inverse time
+    spread = ratio_spread(
+        [1 / r for r in rates["two_processes"]],
+        [1 / r for r in rates["one_process"]],
+        "2-process/1-process throughput",
+    )
+    print(
+        f"  DDP 2 processes / 1 process, same global batch: {spread['median']:.2f}x "
+        f"[{spread['min']:.2f}-{spread['max']:.2f}, best-of-{spread['rounds']} "
+        f"{spread['best_of_n']:.2f}]",
+        flush=True,
+    )
+    return {"tokens_per_s": rates, "ratio": spread}
+
+
 SECTIONS = (
     "overhead",
     "perstep",
@@ -886,6 +951,7 @@ SECTIONS = (
     "data",
     "precision",
     "launchers",
+    "ddp",
     "gpu",
 )
 
@@ -938,6 +1004,7 @@ def main() -> None:
             "data": bench_data,
             "precision": bench_precision,
             "launchers": bench_launchers,
+            "ddp": bench_ddp,
             "gpu": bench_gpu,
         }[section](args)
     if args.json:
