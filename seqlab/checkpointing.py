@@ -123,9 +123,10 @@ class ResumeCheckpoints(L.Callback):
         path = self.dirpath / f"step={trainer.global_step}.ckpt"
         trainer.save_checkpoint(path, weights_only=False)
         self._last_step, self._last_time = trainer.global_step, time.monotonic()
-        saved = sorted(self.dirpath.glob("step=*.ckpt"), key=_checkpoint_step)
-        for old in saved[: -self.keep]:
-            old.unlink()
+        if trainer.is_global_zero:  # under DDP the first rank writes, and prunes
+            saved = sorted(self.dirpath.glob("step=*.ckpt"), key=_checkpoint_step)
+            for old in saved[: -self.keep]:
+                old.unlink(missing_ok=True)
         return path
 
 

@@ -174,7 +174,9 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = plan.task.build(plan.output)
     datamodule.setup("fit")
-    check_validation_interval(plan.trainer, len(datamodule.train_dataloader()))
+    # batches per rank: DDP shares each epoch's batches out (seqlab.tasks.batching)
+    per_rank = -(-len(datamodule.train_dataloader()) // all_processes)
+    check_validation_interval(plan.trainer, per_rank)
     spec: TaskSpec = datamodule.spec
     check_spec(spec, plan.training)
     check_monitored_metrics(plan.callbacks, OBJECTIVES[spec.output].validation_metrics(spec))

@@ -232,3 +232,30 @@ def test_evaluation_batches_are_not_sharded(monkeypatch):
     sampler = LengthBatchSampler([3, 1, 2, 5, 4], 2, shuffle=False)
     monkeypatch.setattr(batching, "world", lambda: (1, 2))
     assert list(sampler) == [[1, 2], [0, 4], [3]] and len(sampler) == 3
+
+
+@pytest.mark.slow
+def test_a_two_process_run_resumes_exactly(tmp_path):
+    """A 2-process run ended at step 13 and extended with resume= from its step-12 resumable
+    checkpoint (mid-epoch: each rank restores its position in its shard) ends with the
+    weights of the same run never interrupted, bit for bit."""
+    common = [
+        *tiny("lstm", "copy"),
+        *DDP,
+        "trainer.max_epochs=10",
+        "trainer.limit_train_batches=null",
+        "task.n_train=640",
+        "callbacks.stop_when_solved=false",
+        "callbacks.resume_every_n_steps=4",
+    ]
+    run_ddp([*common, "trainer.max_steps=25"], tmp_path / "full", tmp_path)
+    run_ddp([*common, "trainer.max_steps=13"], tmp_path / "part", tmp_path)
+    again = run_cli([f"resume={tmp_path / 'part'}", "trainer.max_steps=25"], cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming from" in again.stdout and "step=12.ckpt" in again.stdout
+    full, part = (
+        torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=True)
+        for name in ("full", "part")
+    )
+    assert full["global_step"] == part["global_step"] == 20
+    assert all(torch.equal(full["state_dict"][k], v) for k, v in part["state_dict"].items())

@@ -175,6 +175,22 @@ def test_a_stopped_run_resumes_exactly(tmp_path: Path, name, task, stop, waits_f
     assert_same_run(resumed, reference, run_dir, tmp_path / "reference")
 
 
+def test_a_finished_run_extended_from_its_epoch_end_checkpoint_matches_one_longer_run(
+    tmp_path: Path,
+):
+    """The run stopped at max_steps mid-epoch, with only the checkpoint of the previous
+    epoch's end (no periodic one): its extension draws the next epoch's order as the longer
+    run did (Lightning starts more loader iterators on a restore than in a running fit)."""
+    options = [*PER_STEP, *RUN, "callbacks.resume_every_n_steps=null", "trainer.max_epochs=5"]
+    reference = train([*options, "trainer.max_steps=14"], tmp_path / "reference")
+    run_dir = tmp_path / "extended"
+    train([*options, "trainer.max_steps=8"], run_dir)
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
+    resumed = resume_run(run_dir, ["trainer.max_steps=14"])
+    assert resumed["resumed_from"].endswith("(step 6)")
+    assert_same_run(resumed, reference, run_dir, tmp_path / "reference")
+
+
 def test_resume_from_the_command_line_extends_a_finished_run(tmp_path: Path):
     run_dir = tmp_path / "run"
     first = run_cli([*tiny("gru", "tagging"), f"hydra.run.dir={run_dir}"], cwd=tmp_path)

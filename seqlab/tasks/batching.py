@@ -109,6 +109,7 @@ class ResumableBatches(Sampler[list[int]]):
         self.consumed = 0
         self.epoch_key: int | None = None
         self._resume: dict[str, int] | None = None
+        self._generator: torch.Tensor | None = None
 
     @property
     def resumes_mid_epoch(self) -> bool:
@@ -116,16 +117,28 @@ class ResumableBatches(Sampler[list[int]]):
         return self._resume is not None and 0 < self._resume["consumed"] < len(self)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch_key": self.epoch_key, "consumed": self.consumed}
+        state: dict[str, Any] = {"epoch_key": self.epoch_key, "consumed": self.consumed}
+        if self.epoch_key is not None and self.consumed >= len(self):
+            # the epoch is done: the next one draws from torch's generator as it is now
+            state["generator"] = torch.get_rng_state()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._resume = {"epoch_key": int(state["epoch_key"]), "consumed": int(state["consumed"])}
+        self._generator = state.get("generator")
 
     def __iter__(self) -> Iterator[list[int]]:
         if self.resumes_mid_epoch:
             assert self._resume is not None
             key, start = self._resume["epoch_key"], self._resume["consumed"]
         else:
+            if self._resume is not None and self._generator is not None:
+                # Resumed at an epoch's end. The uninterrupted run drew this epoch's key from
+                # the generator as saved, after one draw by the DataLoader's new iterator;
+                # Lightning may have started more iterators since the restore.
+                torch.set_rng_state(self._generator)
+                torch.empty((), dtype=torch.int64).random_()
+                self._generator = None
             key = self.new_epoch_key()
             key, start = (agreed(key) if self.sharded else key), 0
         self._resume = None
