@@ -14,37 +14,14 @@
 from __future__ import annotations
 
 import os
-import random
-from typing import Any
 
 import lightning as L
-import numpy as np
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
 from seqlab.errors import ConfigError
-
-
-def generator_states() -> dict[str, Any]:
-    """The global generators' states: Python's, NumPy's, torch's CPU (and CUDA) ones."""
-    states: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def set_generator_states(states: dict[str, Any]) -> None:
-    random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states:
-        torch.cuda.set_rng_state_all(states["cuda"])
+from seqlab.objectives.base import rng_states, set_rng_states
 
 
 class KeepGeneratorsAcrossDdpSetup(L.Callback):
@@ -53,11 +30,11 @@ class KeepGeneratorsAcrossDdpSetup(L.Callback):
     group. One process: nothing happens."""
 
     def __init__(self) -> None:
-        self.states = generator_states()
+        self.states = rng_states()
 
     def setup(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
         if stage == "fit" and trainer.world_size > 1:
-            set_generator_states(self.states)
+            set_rng_states(self.states)
 
 
 def check_ddp_launch() -> None:
