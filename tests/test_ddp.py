@@ -259,3 +259,21 @@ def test_a_two_process_run_resumes_exactly(tmp_path):
     )
     assert full["global_step"] == part["global_step"] == 20
     assert all(torch.equal(full["state_dict"][k], v) for k, v in part["state_dict"].items())
+
+
+def test_generators_are_put_back_after_ddps_reseed_and_left_alone_in_one_process():
+    from types import SimpleNamespace
+
+    from seqlab.distributed import KeepGeneratorsAcrossDdpSetup
+
+    torch.manual_seed(7)
+    keeper = KeepGeneratorsAcrossDdpSetup()
+    expected = torch.rand(3)
+    torch.manual_seed(0)  # what Lightning's reset_seed does when DDP starts
+    keeper.setup(SimpleNamespace(world_size=2), None, "fit")
+    assert torch.equal(torch.rand(3), expected)
+    torch.manual_seed(0)
+    reseeded = torch.rand(3)
+    torch.manual_seed(0)
+    keeper.setup(SimpleNamespace(world_size=1), None, "fit")
+    assert torch.equal(torch.rand(3), reseeded)

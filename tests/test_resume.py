@@ -181,14 +181,13 @@ def test_a_finished_run_extended_from_its_epoch_end_checkpoint_matches_one_longe
     """The run stopped at max_steps mid-epoch, with only the checkpoint of the previous
     epoch's end (no periodic one): its extension draws the next epoch's order as the longer
     run did (Lightning starts more loader iterators on a restore than in a running fit).
-    The first part runs as its own process, as it would for a user: TensorBoard orders event
-    files by the second they were created in, and the resumed run's must come later."""
+    TensorBoard orders event files by the second they were created in: the resumed run
+    starts a second later, as any real resume does."""
     options = [*PER_STEP, *RUN, "callbacks.resume_every_n_steps=null", "trainer.max_epochs=5"]
     reference = train([*options, "trainer.max_steps=14"], tmp_path / "reference")
     run_dir = tmp_path / "extended"
-    first = run_cli([*options, "trainer.max_steps=8", f"hydra.run.dir={run_dir}"], cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-3000:]
-    time.sleep(1.0)  # a later second for the resumed run's event file, however fast the machine
+    train([*options, "trainer.max_steps=8"], run_dir)
+    time.sleep(1.0)
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
     resumed = resume_run(run_dir, ["trainer.max_steps=14"])
     assert resumed["resumed_from"].endswith("(step 6)")
