@@ -160,3 +160,17 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def run_sweep(
+    overrides: list[str], sweep: Path, cwd: Path, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """`python -m seqlab.train -m <overrides>` of tiny copy runs into ``sweep``, which must
+    succeed."""
+    result = run_cli(
+        ["-m", *overrides, *TINY, *TINY_TASK["copy"], f"hydra.sweep.dir={sweep}"],
+        cwd=cwd,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result

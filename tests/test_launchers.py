@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TINY, TINY_TASK, run_cli
+from tests.conftest import run_sweep
 
 pytestmark = pytest.mark.slow
 
@@ -23,19 +23,9 @@ def _results(sweep: Path) -> list[dict]:
 
 def test_joblib_runs_jobs_side_by_side_with_the_cores_split(tmp_path: Path):
     sweep = tmp_path / "sweep"
-    result = run_cli(
-        [
-            "-m",
-            "hydra/launcher=joblib",
-            "hydra.launcher.n_jobs=2",
-            "model=vanilla,gru",
-            *TINY,
-            *TINY_TASK["copy"],
-            f"hydra.sweep.dir={sweep}",
-        ],
-        cwd=tmp_path,
+    run_sweep(
+        ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model=vanilla,gru"], sweep, tmp_path
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     runs = _results(sweep)
     assert sorted(r["model"] for r in runs) == ["gru", "vanilla"]
     expected = max(1, (os.cpu_count() or 1) // 2)
@@ -46,20 +36,12 @@ def test_joblib_runs_jobs_side_by_side_with_the_cores_split(tmp_path: Path):
 def test_submitit_local_executor_runs_a_sweep(tmp_path: Path):
     """hydra/launcher=slurm's engine (submitit) with its local executor, on CPU."""
     sweep = tmp_path / "sweep"
-    result = run_cli(
-        [
-            "-m",
-            "hydra/launcher=submitit_local",
-            "hydra.launcher.timeout_min=10",
-            "seed=1,2",
-            *TINY,
-            *TINY_TASK["copy"],
-            f"hydra.sweep.dir={sweep}",
-        ],
-        cwd=tmp_path,
+    run_sweep(
+        ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10", "seed=1,2"],
+        sweep,
+        tmp_path,
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(r["seed"] for r in _results(sweep)) == [1, 2]
     aggregate = list(csv.DictReader((sweep / "summary_by_config.csv").open()))
     assert len(aggregate) == 1 and aggregate[0]["n"] == "2"
@@ -67,22 +49,18 @@ def test_submitit_local_executor_runs_a_sweep(tmp_path: Path):
 
 def test_optuna_study_goes_on_past_a_diverged_trial(tmp_path: Path):
     sweep = tmp_path / "sweep"
-    result = run_cli(
+    run_sweep(
         [
-            "-m",
             "hydra/sweeper=optuna",
             "hydra.sweeper.sampler.seed=0",
             "hydra.sweeper.n_trials=3",
             "model=vanilla",
             "training.optimizer=sgd",
             "training.lr=choice(1e37,0.01)",
-            *TINY,
-            *TINY_TASK["copy"],
-            f"hydra.sweep.dir={sweep}",
         ],
-        cwd=tmp_path,
+        sweep,
+        tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     statuses = {r["status"] for r in _results(sweep)}
     assert statuses == {"completed", "diverged"}  # TPE's seeded start-up draws both rates
     best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())

@@ -17,7 +17,7 @@ from seqlab.summarize import (
     write_aggregate,
     write_summary,
 )
-from tests.conftest import TINY, TINY_TASK, run_cli
+from tests.conftest import run_cli, run_sweep
 
 
 def fake_run(path: Path, model: str, seed: int, acc: float, **extra) -> None:
@@ -51,19 +51,7 @@ def test_summary_reads_run_dirs(tmp_path: Path, capsys):
 def test_multirun_sweep_writes_one_dir_per_job_and_a_summary(tmp_path: Path):
     """The command line of a sweep, once: `python -m seqlab.train -m ...`."""
     sweep = tmp_path / "sweep"
-    result = run_cli(
-        [
-            "-m",
-            "model=vanilla,gru",
-            "seed=1,2",
-            *TINY,
-            *TINY_TASK["copy"],
-            f"hydra.sweep.dir={sweep}",
-        ],
-        cwd=tmp_path,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_sweep(["model=vanilla,gru", "seed=1,2"], sweep, tmp_path, timeout=600)
     runs = sorted(p.parent.name for p in sweep.rglob("results.json"))
     assert len(runs) == 4 and len(set(runs)) == 4
     rows = list(csv.DictReader((sweep / "summary.csv").open()))

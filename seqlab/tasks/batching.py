@@ -132,18 +132,21 @@ class ResumableBatches(Sampler[list[int]]):
             assert self._resume is not None
             key, start = self._resume["epoch_key"], self._resume["consumed"]
         else:
-            if self._resume is not None and self._generator is not None:
-                # Resumed at an epoch's end. The uninterrupted run drew this epoch's key from
-                # the generator as saved, after one draw by the DataLoader's new iterator;
-                # Lightning may have started more iterators since the restore.
-                torch.set_rng_state(self._generator)
-                torch.empty((), dtype=torch.int64).random_()
-                self._generator = None
-            key = self.new_epoch_key()
-            key, start = (agreed(key) if self.sharded else key), 0
-        self._resume = None
+            key, start = self._draw_epoch_key(), 0
+        self._resume = self._generator = None
         self.epoch_key, self.consumed = key, start
         yield from self.shard(self.epoch_batches(key), *world())[start:]
+
+    def _draw_epoch_key(self) -> int:
+        """A new epoch's key: rank 0's under DDP. Resumed at an epoch's end, it is drawn as the
+        uninterrupted run drew it: from the generator as saved, after the one draw of the
+        DataLoader's new iterator (Lightning may have started more iterators since the
+        restore)."""
+        if self._generator is not None:
+            torch.set_rng_state(self._generator)
+            torch.empty((), dtype=torch.int64).random_()
+        key = self.new_epoch_key()
+        return agreed(key) if self.sharded else key
 
     @property
     def sharded(self) -> bool:
@@ -196,9 +199,9 @@ class ShuffledBatches(ResumableBatches):
         ]
 
     def __len__(self) -> int:
-        step = self.batch_size * world()[1]
-        whole, rest = divmod(self.size, step)
-        return whole + int(rest >= world()[1])
+        size = world()[1]
+        whole, rest = divmod(self.size, self.batch_size * size)
+        return whole + int(rest >= size)
 
 
 class LengthBatchSampler(ResumableBatches):

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import torch
+
 TOKENIZERS = ("whitespace", "word", "sentencepiece")
 SENTENCEPIECE_MODELS = ("bpe", "unigram")
 JOINER = "￭"
@@ -135,8 +137,6 @@ class SentencePieceTokenizer(Tokenizer):
     def encode_all_ids(self, texts: list[str]) -> list[list[int]]:
         """The pieces of each text as sentencepiece's own ids (see :meth:`pieces`): no Python
         string per token, for large corpora."""
-        import torch
-
         threads = max(1, torch.get_num_threads())
         prepared = [self.prepare(t) for t in texts]
         return self.processor.encode(prepared, out_type=int, num_threads=threads)
@@ -149,8 +149,6 @@ class SentencePieceTokenizer(Tokenizer):
         return self.processor.decode_pieces(tokens)
 
     def state(self) -> dict[str, Any]:
-        import torch
-
         model = torch.frombuffer(bytearray(self.model), dtype=torch.uint8)
         return {"kind": self.kind, "lowercase": self.lowercase, "model": model}
 
