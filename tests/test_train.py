@@ -223,6 +223,10 @@ def test_a_task_stops_once_solved_and_patience_stops_a_plateau(tmp_path: Path):
         (["trainer.devices=2"], "trainer.devices > 1 (DDP) starts from the command line"),
         (["trainer.devices=0"], "trainer.devices must be a number of devices >= 1"),
         (
+            ["trainer.devices=2", "+trainer.strategy=fsdp"],
+            "seqlab trains on several devices with DDP only",
+        ),
+        (
             ["+trainer.max_epoch=3"],
             "unknown key trainer.max_epoch (did you mean trainer.max_epochs?)",
         ),
