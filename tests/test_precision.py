@@ -85,3 +85,19 @@ def test_clipping_scaled_gradients_acts_on_the_true_gradient():
 def test_unsupported_precision_is_refused_before_running(value, message, capsys):
     cfg = compose_config([*tiny("lstm", "copy"), f"trainer.precision={value}"])
     assert message in clean_error(lambda: plan_run(cfg), capsys)
+
+
+def test_a_cpu_without_a_bfloat16_lstm_runs_the_fused_lstm_in_float32(monkeypatch):
+    """oneDNN builds a bfloat16 LSTM only on CPUs with bfloat16 instructions; elsewhere the
+    fused LSTM runs in float32 under bf16 autocast, and gives the float32 result."""
+    from seqlab.models import recurrent
+
+    monkeypatch.setattr(recurrent, "cpu_has_bfloat16_lstm", lambda: False)
+    torch.manual_seed(0)
+    layer = recurrent.Recurrent("lstm", 4, 8)
+    x = torch.randn(3, 5, 4)
+    expected = layer(x).outputs
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = layer(x).outputs
+    assert got.dtype == torch.float32
+    assert torch.allclose(got, expected)

@@ -17,6 +17,7 @@ padding at the positions that matter. The backward direction is run on each sequ
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,6 +158,30 @@ class ExplicitRNN(nn.Module):
         return torch.stack(outputs, dim=1), h, c
 
 
+@functools.cache
+def cpu_has_bfloat16_lstm() -> bool:
+    """Whether this CPU's oneDNN builds a bfloat16 LSTM (it needs the CPU's bfloat16
+    instructions; without them PyTorch stops with "could not create a primitive descriptor
+    for the LSTM forward propagation primitive")."""
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            nn.LSTM(2, 2, batch_first=True)(torch.zeros(1, 1, 2))
+    except RuntimeError:
+        return False
+    return True
+
+
+def _needs_float32_lstm(x: Tensor) -> bool:
+    """Under CPU bfloat16 autocast (trainer.precision=bf16-mixed) on a CPU without a bfloat16
+    LSTM kernel, the fused LSTM runs in float32, as autocast runs any op it cannot lower."""
+    return (
+        x.device.type == "cpu"
+        and torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        and not cpu_has_bfloat16_lstm()
+    )
+
+
 _FUSED_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _FUSED_OPS: dict[str, Callable] = {"rnn": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 
@@ -270,6 +295,11 @@ class Recurrent(nn.Module):
     ) -> RecurrentOutput:
         """x (B, T, input_size); lengths (B,) real lengths or None (no padding);
         state: initial state as PyTorch lays it out, or None for zeros."""
+        if self.impl == "fused" and self.cell == "lstm" and _needs_float32_lstm(x):
+            with torch.autocast("cpu", enabled=False):
+                if state is not None:
+                    state = (state[0].float(), state[1].float())
+                return self.forward(x.float(), lengths, state)
         if lengths is not None and bool((lengths == x.size(1)).all()):
             lengths = None
         if state is None:
