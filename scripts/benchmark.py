@@ -18,11 +18,13 @@ Sections
              plain loop; a scheduled-sampling step (ratio 0.5) vs a teacher-forced one for GRU
              and LSTM fixed-context decoders and a GRU attention decoder; greedy and beam-5
              decoding in sentences/s.
-  data       a 1M-pair tsv file (scripts/make_large_tsv.py): reading it, against reading,
-             tokenizing (whitespace, word, sentencepiece), building vocabularies and encoding
-             it as task=tsv does (a first run, which fills the encoded-data cache, and a
-             second run, which reads it), and one epoch of training batches; seconds and peak
-             memory, each in its own process.
+  data       a 1M-pair tsv file (scripts/make_large_tsv.py, Zipfian words from 200k forms per
+             side, about 570k whitespace types; --data-lexicon 0 for the synthetic language):
+             reading it, against reading, tokenizing (whitespace, word, sentencepiece),
+             building vocabularies and encoding it as task=tsv does (a first run, which fills
+             the encoded-data cache, and a second run, which reads it), and one epoch of
+             training batches; seconds, phases and peak memory, each in its own process,
+             3 interleaved rounds.
   precision  the plain fused LSTM/GRU loop in float32 and under bfloat16 autocast
              (bf16-mixed): tokens/s and the ratio.
   launchers  a 4-job sweep through Hydra's basic launcher (one job at a time, torch on both
@@ -577,7 +579,11 @@ def bench_seq2seq(args: argparse.Namespace) -> dict:
 
 
 def data_child(kind: str, path: str) -> None:
-    """Runs in a child process: one data measurement, printed as JSON."""
+    """Runs in a child process: one data measurement, printed as JSON. The runtime settings
+    (allocator thresholds, threads) are those of a training run."""
+    from seqlab.runtime import RuntimeConfig, configure_runtime
+
+    configure_runtime(RuntimeConfig())
     start = time.perf_counter()
     row: dict = {"kind": kind}
     if kind == "read":
@@ -592,6 +598,7 @@ def data_child(kind: str, path: str) -> None:
         data = TsvTranslationDataModule(config)
         data.setup()
         row["setup_s"] = time.perf_counter() - start
+        row["phases_s"] = data.setup_seconds  # empty when read from the cache
         row["vocab"] = [len(data.source_vocab), len(data.target_vocab)]
         epoch = time.perf_counter()
         row["batches"] = sum(1 for _ in data.train_dataloader())
@@ -601,47 +608,88 @@ def data_child(kind: str, path: str) -> None:
     print(json.dumps(row))
 
 
+def run_data_child(kind: str, path: Path, cache: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--data-child", kind, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SEQLAB_CACHE_DIR": str(cache)},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def bench_data(args: argparse.Namespace) -> list[dict]:
+    """Reading against a first run (no cache: reading, tokenizer training, tokenizing and
+    encoding) and a cached run, per tokenizer, in rounds: read, first, cached, read, ... The
+    ratio to reading leaves out tokenizer training (sentencepiece learning its pieces, a
+    model fit whose cost depends on the sample, not on the corpus size) and is also given with
+    it."""
     pairs = 50_000 if args.quick else 1_000_000
+    rounds = 1 if args.quick else 3
     rows = []
     with TemporaryDirectory() as tmp:
         path = Path(tmp) / "large.tsv"
         script = ROOT / "scripts" / "make_large_tsv.py"
-        subprocess.run([sys.executable, str(script), str(path), "--pairs", str(pairs)], check=True)
+        corpus = [str(path), "--pairs", str(pairs), "--lexicon", str(args.data_lexicon)]
+        subprocess.run([sys.executable, str(script), *corpus], check=True)
         with path.open(encoding="utf-8") as full, Path(f"{path}.small").open("w") as small:
             small.writelines(line for _, line in zip(range(1000), full, strict=False))
         size_mb = path.stat().st_size / 1e6
-        read_s = None
-        env = {**os.environ, "SEQLAB_CACHE_DIR": str(Path(tmp) / "cache")}
-        runs = [("read", "")]
         for kind in ("whitespace", "word", "sentencepiece"):
-            runs += [(kind, "first run"), (kind, "cached")]  # the second run reads the cache
-        for kind, run in runs:
-            out = subprocess.run(
-                [sys.executable, __file__, "--data-child", kind, str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-                env=env,
-            )
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            row["run"] = run
-            row["pairs"], row["file_mb"] = pairs, size_mb
-            read_s = read_s or row["seconds"]
-            row["times_reading"] = row["seconds"] / read_s
-            rows.append(row)
-            detail = (
-                ""
-                if kind == "read"
-                else f" (setup {row['setup_s']:.1f} s, vocab {row['vocab'][0]:,}/"
-                f"{row['vocab'][1]:,}; one epoch of batches {row['epoch_of_batches_s']:.1f} s)"
-            )
-            print(
-                f"  {pairs:,} pairs, {size_mb:.0f} MB, {kind:<13} {run:<9} {row['seconds']:6.1f} s "
-                f"({row['times_reading']:4.1f}x reading), peak {row['peak_rss_mb']:,.0f} MB"
-                f"{detail}",
-                flush=True,
-            )
+            measured: dict[str, list[dict]] = {"read": [], "first run": [], "cached": []}
+            for round_ in range(rounds):
+                cache = Path(tmp) / f"cache-{kind}-{round_}"
+                measured["read"].append(run_data_child("read", path, cache))
+                measured["first run"].append(run_data_child(kind, path, cache))
+                measured["cached"].append(run_data_child(kind, path, cache))
+            reads = [row["seconds"] for row in measured["read"]]
+            for run in ("first run", "cached"):
+                runs = measured[run]
+                # each run against the reading measured just before it
+                without_training = [
+                    (row["setup_s"] - row["phases_s"].get("tokenizers", 0.0)) / read
+                    for row, read in zip(runs, reads, strict=True)
+                ]
+                with_training = [
+                    row["setup_s"] / read for row, read in zip(runs, reads, strict=True)
+                ]
+                row = {
+                    "kind": kind,
+                    "run": run,
+                    "pairs": pairs,
+                    "file_mb": size_mb,
+                    "lexicon": args.data_lexicon,
+                    "read_s": reads,
+                    "setup_s": [r["setup_s"] for r in runs],
+                    "phases_s": [r["phases_s"] for r in runs],
+                    "times_reading": sorted(without_training)[len(runs) // 2],
+                    "times_reading_range": [min(without_training), max(without_training)],
+                    "times_reading_with_training": sorted(with_training)[len(runs) // 2],
+                    "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                    "read_peak_rss_mb": max(r["peak_rss_mb"] for r in measured["read"]),
+                    "vocab": runs[0]["vocab"],
+                    "epoch_of_batches_s": [r["epoch_of_batches_s"] for r in runs],
+                }
+                rows.append(row)
+                phases = runs[len(runs) // 2]["phases_s"]
+                detail = (
+                    f"reading {phases['read']:.1f} s, training tokenizers "
+                    f"{phases['tokenizers']:.1f} s, tokenizing+encoding {phases['encode']:.1f} s"
+                    if phases
+                    else "from the cache"
+                )
+                low, high = row["times_reading_range"]
+                print(
+                    f"  {pairs:,} pairs, {size_mb:.0f} MB, {kind:<13} {run:<9} "
+                    f"setup {sorted(row['setup_s'])[len(runs) // 2]:6.1f} s = "
+                    f"{row['times_reading']:4.1f}x reading [{low:.1f}-{high:.1f}] without "
+                    f"tokenizer training, {row['times_reading_with_training']:4.1f}x with "
+                    f"(reading {sorted(reads)[len(reads) // 2]:.1f} s; {detail}); "
+                    f"peak {row['peak_rss_mb']:,.0f} MB (reading {row['read_peak_rss_mb']:,.0f})"
+                    f"; vocab {row['vocab'][0]:,}/{row['vocab'][1]:,}",
+                    flush=True,
+                )
     return rows
 
 
@@ -966,6 +1014,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--data-lexicon",
+        type=int,
+        default=200_000,
+        help="data section: word forms per side of the corpus (make_large_tsv.py --lexicon; "
+        "0: the synthetic language, 190 word types)",
+    )
     parser.add_argument(
         "--default-malloc",
         action="store_true",

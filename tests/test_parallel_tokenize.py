@@ -1,4 +1,4 @@
-"""Tokenizing in worker processes gives exactly what one process gives."""
+"""Tokenizing in worker threads gives exactly what one thread gives."""
 
 from __future__ import annotations
 
@@ -12,24 +12,42 @@ TEXTS = [
 ]
 
 
+def as_lists(chunks):
+    return [
+        (c.ids.tolist(), c.lengths.tolist(), c.types, c.first.tolist(), c.flagged.tolist())
+        for c in chunks
+    ]
+
+
 @pytest.mark.parametrize("tokenizer", [Tokenizer(), WordTokenizer(lowercase=True)])
-def test_workers_give_the_same_chunks_as_one_process(tokenizer, monkeypatch):
+def test_workers_give_the_same_chunks_as_one_thread(tokenizer, monkeypatch):
     monkeypatch.setattr(parallel_tokenize, "CHUNK", 300)
     monkeypatch.setattr(parallel_tokenize, "PARALLEL_FROM", 1000)
     one = list(parallel_tokenize.tokenize_chunks(TEXTS, tokenizer, workers=1))
     two = list(parallel_tokenize.tokenize_chunks(TEXTS, tokenizer, workers=2))
     assert len(one) == len(two) == 9
-    assert one == two
-    ids, lengths, types = one[0]
+    assert as_lists(one) == as_lists(two)
+    ids, lengths, types = one[0].ids, one[0].lengths, one[0].types
     chunk = TEXTS[:300]
     assert list(lengths) == [len(tokenizer.encode(text)) for text in chunk]
     assert [types[i] for i in ids] == [t for text in chunk for t in tokenizer.encode(text)]
 
 
-def test_small_inputs_stay_in_process(monkeypatch):
-    def no_pool(*args, **kwargs):
-        raise AssertionError("a pool was started for a small input")
+@pytest.mark.parametrize("kind", ["whitespace", "word"])
+def test_text_by_text_gives_the_same_tokens_as_array_operations(kind):
+    texts = [text + ("\x85" if i % 3 == 0 else "") for i, text in enumerate(TEXTS[:500])]
+    fast = parallel_tokenize.tokenize_chunk(kind, True, texts, "\x85")
+    slow = parallel_tokenize.tokenize_text_by_text(kind, True, texts, "\x85")
+    assert fast.lengths.tolist() == slow.lengths.tolist()
+    fast_types, slow_types = fast.types, slow.types
+    assert [fast_types[i] for i in fast.ids] == [slow_types[i] for i in slow.ids]
+    assert fast.flagged.tolist() == slow.flagged.tolist() == list(range(0, 500, 3))
 
-    monkeypatch.setattr(parallel_tokenize, "ProcessPoolExecutor", no_pool)
+
+def test_small_inputs_stay_in_one_thread(monkeypatch):
+    def no_pool(*args, **kwargs):
+        raise AssertionError("threads were started for a small input")
+
+    monkeypatch.setattr(parallel_tokenize, "ThreadPoolExecutor", no_pool)
     chunks = list(parallel_tokenize.tokenize_chunks(TEXTS, Tokenizer(), workers=2))
-    assert sum(len(lengths) for _, lengths, _ in chunks) == len(TEXTS)
+    assert sum(len(chunk.lengths) for chunk in chunks) == len(TEXTS)

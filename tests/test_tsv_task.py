@@ -8,7 +8,12 @@ import pytest
 
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.tasks.files import read_data_lines
-from seqlab.tasks.tsv import TsvConfig, TsvTranslationDataModule, read_tsv_pairs
+from seqlab.tasks.tsv import (
+    TsvConfig,
+    TsvTranslationDataModule,
+    read_tsv_columns,
+    read_tsv_pairs,
+)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -33,6 +38,30 @@ def test_tsv_reads_pairs_as_they_are(tmp_path: Path):
 def test_tsv_malformed_files_name_file_and_line(tmp_path: Path, text: str, message: str):
     with pytest.raises(DataFileError, match=message):
         read_tsv_pairs(_write(tmp_path / "a.tsv", text))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"a b\tc d\nx\ty\n",  # well formed: read in a few passes over the whole text
+        b"a b\tc d\nx\ty",  # no final line end
+        b"\xef\xbb\xbfa b\tc d\r\nx\ty\r\r\n",  # byte-order mark, CRLF, a stray CR
+        b"a b\tc d\n\n  \nx\ty\n\n",  # blank lines: line by line
+        b"a\tb\n  \t c\n",  # a blank side: line by line, for the message
+        b"a\tb\tc\nd\n",  # tabs in the wrong lines, right in number: line by line
+    ],
+)
+def test_columns_are_the_pairs_read_line_by_line(tmp_path: Path, raw: bytes):
+    path = tmp_path / "f.tsv"
+    path.write_bytes(raw)
+    try:
+        pairs = read_tsv_pairs(path)
+    except DataFileError as error:
+        with pytest.raises(DataFileError) as caught:
+            read_tsv_columns(path)
+        assert str(caught.value) == str(error)
+        return
+    assert read_tsv_columns(path) == ([s for s, _ in pairs], [t for _, t in pairs])
 
 
 def test_tsv_missing_file(tmp_path: Path):

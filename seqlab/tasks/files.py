@@ -8,12 +8,12 @@ from pathlib import Path
 from seqlab.errors import DataFileError
 
 
-def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int, str]]]:
-    """The non-blank lines of a UTF-8 file with their 1-based line numbers.
+def read_data_text(path: str | Path, layout: str) -> tuple[Path, str]:
+    """The text of a UTF-8 file, without a byte-order mark.
 
-    Windows line ends (CRLF) and a UTF-8 byte-order mark are read as if absent. A missing
-    file, or bytes that are not UTF-8, stop with a DataFileError naming the file (and line);
-    ``layout`` (e.g. ``source<TAB>target``) goes into the message for a missing file.
+    A missing file, or bytes that are not UTF-8, stop with a DataFileError naming the file
+    (and line); ``layout`` (e.g. ``source<TAB>target``) goes into the message for a missing
+    file.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -26,7 +26,7 @@ def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]
     try:
-        text = raw.decode("utf-8")
+        return path, raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line_number = raw.count(b"\n", 0, error.start) + 1
         column = error.start - raw.rfind(b"\n", 0, error.start)
@@ -34,6 +34,15 @@ def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int
             f"{path}:{line_number}: not valid UTF-8 ({error.reason} at byte {column} of the line); "
             f"save the file as UTF-8"
         ) from None
+
+
+def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int, str]]]:
+    """The non-blank lines of a UTF-8 file with their 1-based line numbers.
+
+    Windows line ends (CRLF) and a UTF-8 byte-order mark are read as if absent; errors as
+    :func:`read_data_text`.
+    """
+    path, text = read_data_text(path, layout)
     lines = []
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")

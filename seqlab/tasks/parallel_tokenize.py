@@ -1,49 +1,45 @@
-"""Tokenize many lines into flat id arrays, in worker processes when the corpus is large.
+"""Tokenize many lines, a chunk at a time, in worker threads when the corpus is large.
 
 Each chunk of lines is tokenized (whitespace or word tokenizer) into ids that are local to
-the chunk, with the chunk's token types in order of first appearance; the caller maps the
-types to its own ids (provisional ids while the vocabulary is being counted, vocabulary ids
-after). Chunks go to ``workers`` forked processes and come back in order, so the result is the
-same as in one process. Fork, as torch's DataLoader workers use on Linux: a spawned worker
-would re-import the entry point (torch and Lightning, seconds per worker); the workers run
-pure Python and touch no torch state. Where fork is not available (Windows, macOS
-defaults aside), tokenizing stays in-process.
+the chunk, with the chunk's token types and their keys; the caller merges the chunks' types
+by their keys (seqlab.tasks.flat_encoding). A chunk is tokenized in array operations
+(seqlab.tasks.vector_tokenize), or text by text where those decline it. The array operations
+release Python's lock, so chunks go to ``workers`` threads (no copy of the texts, no
+pickling) and come back in order: the result is the same as in one thread.
 """
 
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
-import warnings
-from array import array
-from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from seqlab.tasks.tokenizers import Tokenizer, WordTokenizer
+from seqlab.tasks.vector_tokenize import TokenizedChunk, chunk_of_token_lists, tokenize_texts
 
 CHUNK = 20_000  # lines per chunk: bounded memory, and enough work per message to a worker
-PARALLEL_FROM = 200_000  # lines: below this, tokenizing in-process is quicker than starting workers
-
-LocalChunk = tuple[array, array, list[str]]  # ids (int32, local), lengths (int64), types
+PARALLEL_FROM = 100_000  # lines: below this, one thread is as quick
 
 
-def tokenize_chunk(kind: str, lowercase: bool, texts: list[str]) -> LocalChunk:
-    """``texts`` tokenized: chunk-local ids of every token, tokens per text, and the types in
-    order of first appearance (local id i is types[i])."""
+def tokenize_chunk(
+    kind: str, lowercase: bool, texts: list[str], flag_chars: str = ""
+) -> TokenizedChunk:
+    """``texts`` tokenized (see TokenizedChunk), with the positions of the texts that hold any
+    of ``flag_chars``."""
+    fast = tokenize_texts(kind, lowercase, texts, flag_chars)
+    if fast is not None:
+        return fast
+    return tokenize_text_by_text(kind, lowercase, texts, flag_chars)
+
+
+def tokenize_text_by_text(
+    kind: str, lowercase: bool, texts: list[str], flag_chars: str = ""
+) -> TokenizedChunk:
+    """As :func:`tokenize_chunk`, with the tokenizer's own ``encode`` on each text."""
     tokenizer = WordTokenizer(lowercase) if kind == "word" else Tokenizer(lowercase)
-    local: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-    ids, lengths = array("i"), array("q")
-    to_id = local.__getitem__
-    for tokens in tokenizer.encode_all(texts):
-        ids.extend(map(to_id, tokens))
-        lengths.append(len(tokens))
-    return ids, lengths, list(local)
-
-
-def _chunk_job(job: tuple[str, bool, list[str]]) -> LocalChunk:
-    return tokenize_chunk(*job)
+    flagged = [i for i, text in enumerate(texts) if any(c in text for c in flag_chars)]
+    return chunk_of_token_lists(tokenizer.encode_all(texts), flagged)
 
 
 def default_workers() -> int:
@@ -55,20 +51,24 @@ def default_workers() -> int:
 
 
 def tokenize_chunks(
-    texts: list[str], tokenizer: Tokenizer, workers: int | None = None
-) -> Iterator[LocalChunk]:
-    """The chunks of ``texts`` tokenized by ``tokenizer`` (whitespace or word), in order; in
-    ``workers`` processes (default: one per CPU) when there are PARALLEL_FROM lines or more."""
+    texts: list[str], tokenizer: Tokenizer, workers: int | None = None, flag_chars: str = ""
+) -> Iterator[TokenizedChunk]:
+    """The chunks of ``texts`` (CHUNK lines each) tokenized by ``tokenizer`` (whitespace or
+    word), in order; in ``workers`` threads (default: one per CPU) when there are
+    PARALLEL_FROM lines or more, at most ``2 * workers`` chunks ahead of the caller."""
+    kind, lowercase = tokenizer.kind, tokenizer.lowercase
     jobs = (
-        (tokenizer.kind, tokenizer.lowercase, texts[start : start + CHUNK])
+        (kind, lowercase, texts[start : start + CHUNK], flag_chars)
         for start in range(0, len(texts), CHUNK)
     )
     workers = default_workers() if workers is None else workers
-    forking = "fork" in multiprocessing.get_all_start_methods()
-    if workers <= 1 or len(texts) < PARALLEL_FROM or not forking:
-        yield from map(_chunk_job, jobs)
+    if workers <= 1 or len(texts) < PARALLEL_FROM:
+        for job in jobs:
+            yield tokenize_chunk(*job)
         return
-    with warnings.catch_warnings():  # Python >= 3.12 warns about fork beside threads
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield from pool.map(_chunk_job, jobs)
+    with ThreadPoolExecutor(workers) as pool:
+        pending = [pool.submit(tokenize_chunk, *job) for job in itertools.islice(jobs, 2 * workers)]
+        while pending:
+            chunk = pending.pop(0).result()
+            pending += [pool.submit(tokenize_chunk, *job) for job in itertools.islice(jobs, 1)]
+            yield chunk

@@ -2,7 +2,8 @@
 
 A task provides (source text, target text) pairs per split, as they are in its data; this
 module tokenizes them once (seqlab.tasks.tokenizers; tokenizers and vocabularies come from
-the training split), encodes them into flat id arrays, and batches by length: sentences of
+the training split), encodes them into flat id arrays (seqlab.tasks.flat_encoding), and
+batches by length: sentences of
 similar source length go together (little padding, no packing), batch order is shuffled each
 epoch. The raw text of the validation and test splits is kept: BLEU is scored against it.
 
@@ -12,10 +13,7 @@ y1..yn <eos>, padded with 0; index (B,) the pairs' positions in their split.
 
 from __future__ import annotations
 
-import itertools
-from array import array
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+import time
 from dataclasses import dataclass
 
 import lightning as L
@@ -28,18 +26,18 @@ from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, TaskSpec
 from seqlab.tasks import encoded_cache
 from seqlab.tasks.batching import Batch, length_loader
-from seqlab.tasks.parallel_tokenize import tokenize_chunks
+from seqlab.tasks.flat_encoding import encode_texts, encode_training_texts
 from seqlab.tasks.tokenizers import (
     SENTENCEPIECE_MODELS,
     TOKENIZERS,
-    SentencePieceTokenizer,
     Tokenizer,
     build_tokenizer,
     tokenizer_from_state,
 )
-from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
+from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 
 TextPair = tuple[str, str]
+SETUP_REPORT_FROM = 2.0  # seconds: a setup that takes longer prints where the time went
 
 
 def check_vocabulary_and_batching(batch_tokens: int | None, max_vocab: int | None) -> None:
@@ -74,97 +72,6 @@ class Tokenization:
         return build_tokenizer(
             self.tokenizer, texts, self.lowercase, self.vocab_size, self.sentencepiece_model
         )
-
-
-CHUNK = 10_000  # lines a sentencepiece call encodes at a time: bounded memory
-
-
-def _chunks(texts: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(texts), CHUNK):
-        yield texts[start : start + CHUNK]
-
-
-def encode_training_texts(
-    sides: list[tuple[list[str], Tokenizer]], min_freq: int, max_vocab: int | None
-) -> tuple[Vocab, list[tuple[Tensor, Tensor]]]:
-    """Tokenize the training texts of one or more sides once, and build their vocabulary:
-    tokens get provisional ids in order of appearance (counted with one bincount), then
-    are renumbered by the vocabulary. Returns the vocabulary and each side's (ids, offsets)."""
-    provisional: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-    encoded = []
-    for texts, tokenizer in sides:
-        if isinstance(tokenizer, SentencePieceTokenizer):  # its own ids are provisional ids
-            encoded.append(_sentencepiece_ids(texts, tokenizer))
-            continue
-        encoded.append(_map_chunks(texts, tokenizer, provisional.__getitem__))
-    tokenizers = {id(tokenizer): tokenizer for _, tokenizer in sides}
-    only = next(iter(tokenizers.values()))
-    if len(tokenizers) == 1 and isinstance(only, SentencePieceTokenizer):
-        words = only.pieces()
-    else:
-        words = list(provisional)  # in provisional-id order
-    counts = torch.zeros(len(words), dtype=torch.int64)
-    for flat, _ in encoded:
-        counts += torch.bincount(flat.long(), minlength=len(words))
-    vocab = Vocab.from_counts(
-        Counter(dict(zip(words, counts.tolist(), strict=True))), min_freq, max_vocab
-    )
-    renumber = torch.tensor([vocab.stoi.get(w, UNK_ID) for w in words], dtype=torch.int32)
-    return vocab, [
-        (renumber[flat.long()] if len(flat) else flat, offsets) for flat, offsets in encoded
-    ]
-
-
-def _as_tensors(ids: array, lengths: array) -> tuple[Tensor, Tensor]:
-    offsets = torch.zeros(len(lengths) + 1, dtype=torch.int64)
-    if lengths:
-        torch.cumsum(torch.frombuffer(lengths, dtype=torch.int64), 0, out=offsets[1:])
-    flat = (
-        torch.frombuffer(ids, dtype=torch.int32).clone()
-        if ids
-        else torch.zeros(0, dtype=torch.int32)
-    )
-    return flat, offsets
-
-
-def encode_texts(texts: list[str], tokenizer: Tokenizer, vocab: Vocab) -> tuple[Tensor, Tensor]:
-    """Texts -> (ids (N,) int32, offsets (len + 1,)): text i is ids[offsets[i]:offsets[i+1]].
-    Tokenized and encoded a chunk at a time, into flat arrays (no tensor or list per text)."""
-    if isinstance(tokenizer, SentencePieceTokenizer):
-        flat, offsets = _sentencepiece_ids(texts, tokenizer)
-        pieces = tokenizer.pieces()
-        table = torch.tensor([vocab.stoi.get(p, UNK_ID) for p in pieces], dtype=torch.int32)
-        return (table[flat.long()] if len(flat) else flat), offsets
-    stoi = vocab.stoi
-    return _map_chunks(texts, tokenizer, lambda token: stoi.get(token, UNK_ID))
-
-
-def _map_chunks(
-    texts: list[str], tokenizer: Tokenizer, type_id: Callable[[str], int]
-) -> tuple[Tensor, Tensor]:
-    """Texts tokenized a chunk at a time (in worker processes for large corpora), each
-    chunk's local ids mapped to ``type_id`` of their token types; flat ids and offsets."""
-    parts, lengths = [], array("q")
-    for local_ids, chunk_lengths, types in tokenize_chunks(texts, tokenizer):
-        if local_ids:
-            table = torch.tensor([type_id(t) for t in types], dtype=torch.int32)
-            parts.append(table[torch.frombuffer(local_ids, dtype=torch.int32).long()])
-        lengths.extend(chunk_lengths)
-    _, offsets = _as_tensors(array("i"), lengths)
-    flat = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int32)
-    return flat, offsets
-
-
-def _sentencepiece_ids(
-    texts: list[str], tokenizer: SentencePieceTokenizer
-) -> tuple[Tensor, Tensor]:
-    """Sentencepiece's own ids of the texts' pieces, flat, with offsets."""
-    ids, lengths = array("i"), array("q")
-    for chunk in _chunks(texts):
-        for pieces in tokenizer.encode_all_ids(chunk):
-            ids.extend(pieces)
-            lengths.append(len(pieces))
-    return _as_tensors(ids, lengths)
 
 
 def _padded(ids: Tensor, offsets: Tensor, index: Tensor, width: int) -> Tensor:
@@ -245,9 +152,18 @@ class Seq2SeqDataModule(L.LightningDataModule):
         self.target_vocab: Vocab | None = None
         self.source_tokenizer: Tokenizer | None = None
         self.target_tokenizer: Tokenizer | None = None
+        self.setup_seconds: dict[str, float] = {}  # of the last setup that encoded the data
 
     def make_texts(self) -> dict[str, list[TextPair]]:
         raise NotImplementedError
+
+    def make_columns(self) -> dict[str, tuple[list[str], list[str]]]:
+        """The sources and the targets of each split (from :meth:`make_texts`; tasks that
+        read large files override this to skip the pairs)."""
+        return {
+            split: ([s for s, _ in pairs], [t for _, t in pairs])
+            for split, pairs in self.make_texts().items()
+        }
 
     def _fit_tokenizers(self, sources: list[str], targets: list[str]) -> None:
         if self.tokenization.shared_vocab:
@@ -273,6 +189,12 @@ class Seq2SeqDataModule(L.LightningDataModule):
             print(f"seqlab: encoded data read from the cache ({encoded_cache.cache_dir()})")
             return
         self._encode()
+        if sum(self.setup_seconds.values()) >= SETUP_REPORT_FROM:
+            read, fit, encode = (self.setup_seconds[k] for k in ("read", "tokenizers", "encode"))
+            print(
+                f"seqlab: data ready in {read + fit + encode:.1f} s (reading {read:.1f} s, "
+                f"training tokenizers {fit:.1f} s, tokenizing and encoding {encode:.1f} s)"
+            )
         if key:
             path = encoded_cache.save(key, self._cache_entry())
             if path:
@@ -311,13 +233,13 @@ class Seq2SeqDataModule(L.LightningDataModule):
         self.raw_text = {split: (pair[0], pair[1]) for split, pair in entry["raw_text"].items()}
 
     def _encode(self) -> None:
-        texts = {
-            split: ([s for s, _ in pairs], [t for _, t in pairs])
-            for split, pairs in self.make_texts().items()
-        }
+        start = time.perf_counter()
+        texts = self.make_columns()
         sources, targets = texts["train"]
+        read = time.perf_counter()
         if self.source_tokenizer is None or self.target_tokenizer is None:
             self._fit_tokenizers(sources, targets)
+        fitted = time.perf_counter()
         source_tokenizer, target_tokenizer = self.source_tokenizer, self.target_tokenizer
         assert source_tokenizer is not None and target_tokenizer is not None
         self.splits = {}
@@ -343,6 +265,11 @@ class Seq2SeqDataModule(L.LightningDataModule):
             ratios = train.tgt_lengths_t / src_lengths.clamp(min=1)
             self.length_ratio = float(ratios.max()) if len(ratios) else 2.0
         self.raw_text = {split: texts[split] for split in ("val", "test")}
+        self.setup_seconds = {
+            "read": read - start,
+            "tokenizers": fitted - read,
+            "encode": time.perf_counter() - fitted,
+        }
 
     @property
     def spec(self) -> TaskSpec:

@@ -14,11 +14,14 @@ in every checkpoint, so evaluate and translate segment raw text exactly as train
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
 
 TOKENIZERS = ("whitespace", "word", "sentencepiece")
@@ -27,6 +30,7 @@ JOINER = "￭"
 # sentencepiece learns its pieces from at most this many sentences (evenly spaced through the
 # training text): more costs time and changes the pieces little.
 SENTENCEPIECE_MAX_SENTENCES = 300_000
+WORDS_PER_TEXT = 256  # words encoded together by SentencePieceTokenizer.encode_words
 # A token (a word, possibly hyphenated or with an apostrophe, or one mark) and the
 # whitespace before it.
 _SPACED_TOKEN = re.compile(r"(\s*)(\w+(?:[-'’]\w+)*|[^\w\s])")
@@ -115,7 +119,7 @@ class SentencePieceTokenizer(Tokenizer):
                     vocab_size=size,
                     model_type=model_type,
                     character_coverage=1.0,
-                    num_threads=1,
+                    num_threads=max(1, torch.get_num_threads()),
                     minloglevel=2,
                     hard_vocab_limit=model_type == "bpe",
                 )
@@ -134,12 +138,68 @@ class SentencePieceTokenizer(Tokenizer):
     def encode_all(self, texts: Iterable[str]) -> list[list[str]]:
         return self.processor.encode([self.prepare(t) for t in texts], out_type=str)
 
-    def encode_all_ids(self, texts: list[str]) -> list[list[int]]:
+    def encode_all_ids(self, texts: list[str], prepared: bool = False) -> list[list[int]]:
         """The pieces of each text as sentencepiece's own ids (see :meth:`pieces`): no Python
-        string per token, for large corpora."""
+        string per token, for large corpora. ``prepared``: the texts are lowercased already
+        where the tokenizer lowercases."""
         threads = max(1, torch.get_num_threads())
-        prepared = [self.prepare(t) for t in texts]
-        return self.processor.encode(prepared, out_type=int, num_threads=threads)
+        if not prepared:
+            texts = [self.prepare(t) for t in texts]
+        return self.processor.encode(texts, out_type=int, num_threads=threads)
+
+    def encode_words(self, words: list[str]) -> list[list[int]]:
+        """The pieces of each word (prepared, no whitespace in it) as sentencepiece ids, as
+        the word's pieces are inside any text (see :attr:`non_splitting_spaces`). Plain words
+        (printable, in the NFKC normal form sentencepiece's normalizer produces) are encoded a
+        few hundred to a text, and the text's pieces cut where a piece starts a word: one call
+        per text is most of the encoder's cost. Other words, and the words of a text whose
+        pieces do not start as many words as it holds, are encoded one by one."""
+        threads = max(1, torch.get_num_threads())
+        result: list[list[int] | None] = [None] * len(words)
+        plain = [
+            i
+            for i, word in enumerate(words)
+            if word.isprintable() and unicodedata.is_normalized("NFKC", word)
+        ]
+        batches = [plain[i : i + WORDS_PER_TEXT] for i in range(0, len(plain), WORDS_PER_TEXT)]
+        texts = [" ".join(words[i] for i in batch) for batch in batches]
+        starts = self._word_starts
+        for batch, ids in zip(
+            batches, self.processor.encode(texts, out_type=int, num_threads=threads), strict=True
+        ):
+            pieces = np.array(ids, dtype=np.int64)
+            cuts = np.flatnonzero(starts[pieces])
+            if len(cuts) != len(batch) or (len(cuts) and cuts[0] != 0):
+                continue
+            for i, word_pieces in zip(batch, np.split(pieces, cuts[1:]), strict=True):
+                result[i] = word_pieces.tolist()
+        rest = [i for i, pieces in enumerate(result) if pieces is None]
+        encoded = self.processor.encode([words[i] for i in rest], out_type=int, num_threads=threads)
+        for i, pieces in zip(rest, encoded, strict=True):
+            result[i] = pieces
+        return result  # type: ignore[return-value]
+
+    @functools.cached_property
+    def _word_starts(self) -> np.ndarray:
+        """Which piece ids start a word (begin with sentencepiece's space mark)."""
+        return np.array([piece.startswith("▁") for piece in self.pieces()], dtype=bool)
+
+    @functools.cached_property
+    def non_splitting_spaces(self) -> str:
+        """The whitespace characters (to Python's ``str.split``) that this model does not treat
+        as a space between words (sentencepiece's default normalization deletes U+000B,
+        U+001C-U+001F and U+0085). Everywhere else a text's pieces are its whitespace-separated
+        words' pieces, one after another: sentencepiece never joins pieces across a space (its
+        pieces hold the word-start mark ``▁`` only at their start), so each distinct word of a
+        large corpus is encoded once (seqlab.tasks.flat_encoding)."""
+        spaces = [chr(c) for c in range(0x3001) if chr(c).isspace() and c != 0x20]
+        found = []
+        for space in spaces:
+            text = f"a{space}b"
+            whole = self.processor.encode(text, out_type=str)
+            if whole != [p for w in text.split() for p in self.processor.encode(w, out_type=str)]:
+                found.append(space)
+        return "".join(found)
 
     def pieces(self) -> list[str]:
         """Piece of every sentencepiece id."""

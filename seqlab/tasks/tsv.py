@@ -8,6 +8,7 @@ checkpoint. BLEU compares detokenised hypotheses with the file's own target line
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from seqlab.config import TaskConfig, require_at_least, store_schema
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.spec import SEQ2SEQ
 from seqlab.tasks import encoded_cache
-from seqlab.tasks.files import read_data_lines
+from seqlab.tasks.files import read_data_lines, read_data_text
 from seqlab.tasks.seq2seq_data import (
     Seq2SeqDataModule,
     TextPair,
@@ -88,6 +89,28 @@ def require_paths(config: TaskConfig, layout: str) -> None:
             )
 
 
+def read_tsv_columns(path: str | Path) -> tuple[list[str], list[str]]:
+    """The sources and targets of a ``source<TAB>target`` file, as :func:`read_tsv_pairs`
+    reads them. A well-formed file (one tab on every line, no blank line or side) is split
+    in a few passes over the whole text; any other goes line by line, for the message."""
+    _, text = read_data_text(path, "source<TAB>target")
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
+    if lines and not lines[-1]:
+        lines.pop()  # the final line end
+    one_tab_each = text.count("\t") == len(lines) and all(
+        map(str.__contains__, lines, itertools.repeat("\t"))
+    )
+    if lines and one_tab_each:
+        fields = "\t".join(lines).split("\t")  # every line has exactly one tab
+        sources, targets = fields[0::2], fields[1::2]
+        if all(map(str.strip, sources)) and all(map(str.strip, targets)):
+            return sources, targets
+    pairs = read_tsv_pairs(path)
+    return [s for s, _ in pairs], [t for _, t in pairs]
+
+
 def read_tsv_pairs(path: str | Path) -> list[TextPair]:
     """The ``source<TAB>target`` lines of a file, as they are; blank lines are skipped,
     anything else malformed is an error naming the file and line number."""
@@ -146,6 +169,9 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
 
     def make_texts(self) -> dict[str, list[TextPair]]:
         return {split: read_tsv_pairs(str(path)) for split, path in self.paths.items()}
+
+    def make_columns(self) -> dict[str, tuple[list[str], list[str]]]:
+        return {split: read_tsv_columns(str(path)) for split, path in self.paths.items()}
 
 
 store_schema("task", "tsv", TsvConfig)

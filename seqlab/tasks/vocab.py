@@ -33,9 +33,8 @@ class Vocab:
         cls, counts: Counter[str], min_freq: int = 1, max_size: int | None = None
     ) -> Vocab:
         """The vocabulary of these token counts (as :meth:`build`)."""
-        words = sorted(
-            (w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w)
-        )
+        words = sorted(w for w, c in counts.items() if c >= min_freq)
+        words.sort(key=counts.__getitem__, reverse=True)  # stable: ties stay alphabetical
         if max_size is not None:
             words = words[:max_size]
         return cls(words)

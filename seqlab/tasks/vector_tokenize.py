@@ -1,0 +1,401 @@
+"""Whitespace and word tokenization of many texts at once, in array operations.
+
+The same tokens as :class:`~seqlab.tasks.tokenizers.Tokenizer` (whitespace) and
+:class:`~seqlab.tasks.tokenizers.WordTokenizer` (word) give text by text, without a Python
+string per token: the texts of a chunk are joined into one string, its characters become an
+array of code points, token boundaries come from character classes, and each token is keyed
+by two 64-bit hashes of its UTF-8 bytes, its length and its joiners. A :class:`TypeTable`
+numbers the keys; only new types ever become Python strings. The keys do not depend on the
+chunk, so the chunks of a corpus (tokenized in worker processes) are merged by their keys.
+
+Two types are taken as one only when both hashes agree (about one chance in 2**128 for a
+pair of different types). A chunk where a text holds a newline, which would end the text
+early, is declined (``None``) and the caller tokenizes it text by text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from seqlab.tasks.tokenizers import JOINER
+
+SPACE, WORD, ALNUM, CONNECTOR = 1, 2, 4, 8  # character class bits
+CONNECTORS = "-'’"  # inside a word between two word characters ("well-known", "don't")
+_MIX1 = np.uint64(0x9E3779B97F4A7C15)
+_MIX2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_MIX3 = np.uint64(0x165667B19E3779F9)
+_SHIFT = np.uint64(29)
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+
+
+def _class_of(char: str) -> int:
+    bits = SPACE if char.isspace() else 0
+    if char.isalnum():
+        bits |= WORD | ALNUM
+    elif char == "_":
+        bits |= WORD
+    if char in CONNECTORS:
+        bits |= CONNECTOR
+    return bits
+
+
+@cache
+def _bmp_classes() -> np.ndarray:
+    """Class bits of every code point below 0x10000 (Python's own isspace / isalnum, the
+    definitions of ``\\s`` and ``\\w`` in ``re``)."""
+    return np.array([_class_of(chr(c)) for c in range(0x10000)], dtype=np.uint8)
+
+
+def _classes(codes: np.ndarray) -> np.ndarray:
+    """Class bits (uint8) of code points (uint8: ASCII or UTF-8 bytes, whose bytes of
+    multi-byte characters get no class; or uint32). ASCII by comparisons, quicker than a
+    table lookup; other code points from the table."""
+    space = (codes == 32) | (codes - np.uint8(9) <= 4) | (codes - np.uint8(28) <= 3)
+    alnum = ((codes | np.uint8(32)) - np.uint8(97) <= 25) | (codes - np.uint8(48) <= 9)
+    classes = space.view(np.uint8) * np.uint8(SPACE)
+    classes |= alnum.view(np.uint8) * np.uint8(WORD | ALNUM)
+    classes |= (codes == 95).view(np.uint8) * np.uint8(WORD)
+    classes |= ((codes == 45) | (codes == 39)).view(np.uint8) * np.uint8(CONNECTOR)
+    if codes.dtype == np.uint8:
+        return classes
+    wide = np.flatnonzero(codes >= 128)
+    values = codes[wide]
+    classes[wide] = np.take(_bmp_classes(), np.minimum(values, 0xFFFF))
+    astral = np.flatnonzero(values > 0xFFFF)
+    if len(astral):  # outside the Basic Multilingual Plane: one lookup per distinct character
+        distinct, inverse = np.unique(values[astral], return_inverse=True)
+        bits = np.array([_class_of(chr(int(v))) for v in distinct], dtype=np.uint8)
+        classes[wide[astral]] = bits[inverse]
+    return classes
+
+
+def _hashes(
+    utf8: bytes, starts: np.ndarray, lengths: np.ndarray, salt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two 64-bit hashes of each token's bytes utf8[start : start + length], its length and
+    ``salt`` (joiner bits), multiplicative (their high bits are the best mixed). The bytes
+    are read 8 at a time."""
+    aligned = np.frombuffer(utf8 + bytes(16 - len(utf8) % 8), dtype="<u8")
+
+    def read(at: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+        """The 8 bytes from each byte offset ``at``, of which the first ``remaining`` count."""
+        index, shift = at >> 3, (at & 7).astype(np.uint64) << np.uint64(3)
+        word = np.take(aligned, index) >> shift  # numpy shifts by 64 to zero
+        word |= np.take(aligned, index + 1) << (np.uint64(64) - shift)
+        return word & _MASKS[np.minimum(remaining, 8)]
+
+    key = lengths.astype(np.uint64) << np.uint64(2) | salt.astype(np.uint64)
+    word = read(starts, lengths)
+    first = (key * _MIX2 ^ word) * _MIX1
+    second = (key * _MIX1 + word) * _MIX3
+    rows = np.flatnonzero(lengths > 8)
+    offset = 8
+    while len(rows):  # the rest of the longer tokens, 8 bytes a round
+        remaining = lengths[rows] - offset
+        word = read(starts[rows] + offset, remaining)
+        first[rows] = ((first[rows] >> _SHIFT) ^ first[rows] ^ word) * _MIX1
+        second[rows] = ((second[rows] >> _SHIFT) ^ second[rows] + word) * _MIX3
+        offset += 8
+        rows = rows[remaining > 8]
+    return first, second
+
+
+class TypeTable:
+    """Dense ids for keys of two 64-bit hashes: a hash table with linear probing on the
+    first hash, filled in array operations, which grows to keep at most half of its slots
+    used.
+
+    ``add`` numbers a batch of keys at once. Keys found in their home slot are looked up in
+    one pass; the others go round by round: every key not yet placed claims its slot if the
+    slot is free, and is placed where the slot holds its key (one it claimed itself, one
+    claimed by an equal key of the batch, or an earlier one); the others move on to the next
+    slot. New keys get the next ids, in the order of the batch positions that claimed them."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.count = 0
+        self.first = np.zeros(capacity, dtype=np.uint64)  # keys by id
+        self.second = np.zeros(capacity, dtype=np.uint64)
+        self._allocate(capacity)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _allocate(self, capacity: int) -> None:
+        self.bits = max(10, (2 * capacity - 1).bit_length())
+        size = 1 << self.bits
+        self.slot_id = np.full(size, -1, dtype=np.int64)
+        self.slot_first = np.zeros(size, dtype=np.uint64)
+        self.owner = np.full(size, -1, dtype=np.int64)  # claims during one add
+
+    def _grow(self, capacity: int) -> None:
+        first, second = self.first[: self.count], self.second[: self.count]
+        self.count = 0
+        self.first = np.zeros(capacity, dtype=np.uint64)
+        self.second = np.zeros(capacity, dtype=np.uint64)
+        self._allocate(capacity)
+        self.add(first, second)  # distinct keys, in id order: they keep their ids
+
+    def add(self, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The id of every key (int64), and for each new id (from the table's old length on)
+        a position in the batch holding its key."""
+        if 2 * (self.count + len(first)) > len(self.slot_id):
+            self._grow(2 * (self.count + len(first)))
+        mask = len(self.slot_id) - 1
+        slots = (first >> np.uint64(64 - self.bits)).astype(np.int64)
+        placed = np.full(len(first), -1, dtype=np.int64)
+        if self.count:  # keys already in the table, in their home slot
+            known = np.flatnonzero(self.slot_first[slots] == first)
+            known = known[self.slot_id[slots[known]] >= 0]
+            known = known[self.second[self.slot_id[slots[known]]] == second[known]]
+            placed[known] = slots[known]
+            todo = np.flatnonzero(placed < 0)
+        else:
+            todo = np.arange(len(first))
+        claims = []
+        while len(todo):
+            wanted = slots[todo]
+            held_id = self.slot_id[wanted]
+            free = (held_id < 0) & (self.owner[wanted] < 0)
+            self.owner[wanted[free]] = todo[free]
+            claims.append(wanted[free])
+            claimant = self.owner[wanted]
+            if self.count:
+                held = held_id >= 0
+                key_first = np.where(held, self.slot_first[wanted], first[claimant])
+                key_second = np.where(held, self.second[held_id], second[claimant])
+            else:
+                key_first, key_second = first[claimant], second[claimant]
+            found = (key_first == first[todo]) & (key_second == second[todo])
+            placed[todo[found]] = wanted[found]
+            todo = todo[~found]
+            slots[todo] = (slots[todo] + 1) & mask
+        claimed = np.concatenate(claims) if claims else np.zeros(0, dtype=np.int64)
+        if len(claimed) * 16 < len(self.owner):
+            claimed = np.unique(claimed)
+        else:
+            claimed = np.flatnonzero(self.owner >= 0)
+        examples = self.owner[claimed]
+        order = np.argsort(examples, kind="stable")
+        claimed, examples = claimed[order], examples[order]
+        self.owner[claimed] = -1
+        new_ids = np.arange(self.count, self.count + len(claimed))
+        self.slot_id[claimed] = new_ids
+        self.slot_first[claimed] = first[examples]
+        if self.count + len(claimed) > len(self.first):
+            grown = max(2 * len(self.first), self.count + len(claimed))
+            self.first = np.concatenate([self.first, np.zeros(grown - len(self.first), np.uint64)])
+            self.second = np.concatenate(
+                [self.second, np.zeros(grown - len(self.second), np.uint64)]
+            )
+        self.first[new_ids], self.second[new_ids] = first[examples], second[examples]
+        self.count += len(claimed)
+        return self.slot_id[placed], examples
+
+
+def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids (int32) of a batch of keys, and the position of one key of each id: the
+    first round of :meth:`TypeTable.add` on an empty table, where every key claims its home
+    slot at once, then the keys that lost their slot to another key go on from there."""
+    bits = max(10, (2 * len(first)).bit_length())
+    owner = np.full(1 << bits, -1, dtype=np.int64)
+    slots = (first >> np.uint64(64 - bits)).astype(np.int64)
+    owner[slots] = np.arange(len(first))
+    claimant = owner[slots]
+    todo = np.flatnonzero((first[claimant] != first) | (second[claimant] != second))
+    mask = len(owner) - 1
+    while len(todo):
+        slots[todo] = (slots[todo] + 1) & mask
+        wanted = slots[todo]
+        free = owner[wanted] < 0
+        owner[wanted[free]] = todo[free]
+        claimant = owner[wanted]
+        lost = (first[claimant] != first[todo]) | (second[claimant] != second[todo])
+        todo = todo[lost]
+    occupied = np.flatnonzero(owner >= 0)
+    dense = np.zeros(len(owner), dtype=np.int32)
+    dense[occupied] = np.arange(len(occupied), dtype=np.int32)
+    return dense[slots], owner[occupied]
+
+
+@dataclass
+class TokenizedChunk:
+    """A chunk of texts tokenized.
+
+    ids (N,) int32: the chunk-local type of every token; lengths (texts,) int64: tokens per
+    text; first, second (types,) uint64: the key of each local type, the same in every
+    chunk; utf8, starts, ends, salt: local type i is the UTF-8 text
+    ``utf8[starts[i]:ends[i]]`` with the joiner before it where ``salt[i] & 1`` and after it
+    where ``salt[i] & 2``; flagged (int64): the positions of the texts that hold any of the
+    characters the caller asked about.
+    """
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    utf8: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+    salt: np.ndarray
+    flagged: np.ndarray
+
+    def type_strings(self, local: np.ndarray) -> list[str]:
+        """The strings of these local types: their bytes gathered into one text, a newline
+        after each (no token holds one), decoded and split at once."""
+        starts, sizes = self.starts[local], self.ends[local] - self.starts[local] + 1
+        ends = np.cumsum(sizes)
+        source = np.repeat(starts - (ends - sizes), sizes) + np.arange(
+            int(ends[-1]) if len(ends) else 0
+        )
+        gathered = np.frombuffer(self.utf8 + b"\n", dtype=np.uint8)[source]
+        gathered[ends - 1] = 10
+        strings = gathered.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
+        for i in np.flatnonzero(self.salt[local]).tolist():
+            strings[i] = _with_joiners(strings[i], int(self.salt[local[i]]))
+        return strings
+
+    @property
+    def types(self) -> list[str]:
+        """The strings of all local types (local id i is types[i])."""
+        return self.type_strings(np.arange(len(self.first)))
+
+
+def _with_joiners(token: str, bits: int) -> str:
+    return (JOINER if bits & 1 else "") + token + (JOINER if bits & 2 else "")
+
+
+# whitespace outside ASCII, as UTF-8 byte sequences: its first byte, then the rest
+_WIDE_SPACES = [chr(c).encode() for c in range(128, 0x3001) if chr(c).isspace()]
+
+
+def _byte_spaces(utf8: bytes, units: np.ndarray, ascii_only: bool) -> np.ndarray:
+    """Which bytes belong to whitespace characters (to ``str.isspace``) of UTF-8 text."""
+    space = (units == 32) | (units - np.uint8(9) <= 4) | (units - np.uint8(28) <= 3)
+    for sequence in () if ascii_only else _WIDE_SPACES:
+        if sequence in utf8:  # rare: mark every byte of each occurrence
+            at = np.array([m.start() for m in re.finditer(re.escape(sequence), utf8)])
+            space[(at[:, None] + np.arange(len(sequence))).ravel()] = True
+    return space
+
+
+def _positions(utf8: bytes, chars: str) -> np.ndarray:
+    """Byte offsets of every occurrence of these characters in UTF-8 text."""
+    found = []
+    for char in chars:
+        sequence = char.encode("utf-8", "surrogatepass")
+        if sequence in utf8:
+            found += [m.start() for m in re.finditer(re.escape(sequence), utf8)]
+    return np.array(sorted(found), dtype=np.int64)
+
+
+def joined_text(texts: list[str], lowercase: bool) -> str:
+    """The texts as one, a newline after each but the last (lowercased if asked)."""
+    text = "\n".join(texts)
+    return text.lower() if lowercase else text
+
+
+def tokenize_texts(
+    kind: str, lowercase: bool, texts: list[str], flag_chars: str = ""
+) -> TokenizedChunk | None:
+    """``texts`` tokenized by the ``kind`` tokenizer (whitespace | word), with the texts that
+    hold any of ``flag_chars``; None where the chunk must be tokenized text by text.
+
+    Whitespace tokens, and word tokens of ASCII text, are found on the UTF-8 bytes (bytes of
+    multi-byte characters are never ASCII whitespace or ASCII classes); word tokens of other
+    text on its code points, whose classes take a table."""
+    text = joined_text(texts, lowercase)
+    if text.count("\n") != len(texts) - 1:
+        return None
+    utf8 = text.encode("utf-8", "surrogatepass")
+    units = np.frombuffer(utf8, dtype=np.uint8)
+    byte_offsets = None
+    if kind != "word":
+        space = _byte_spaces(utf8, units, len(utf8) == len(text))
+        edges = np.diff(space.view(np.int8), prepend=np.int8(1), append=np.int8(1))
+        starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
+        salt = np.zeros(len(starts), dtype=np.uint8)
+    else:
+        if len(utf8) != len(text):  # not ASCII: code points, and where each one's bytes start
+            units = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            sizes = 1 + (units >= 0x80).view(np.uint8) + (units >= 0x800) + (units >= 0x10000)
+            byte_offsets = np.zeros(len(units) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=byte_offsets[1:])
+        classes = _classes(units)
+        starts, ends, salt = _word_tokens(classes, (classes & SPACE).astype(bool))
+        if byte_offsets is not None:
+            starts, ends = byte_offsets[starts], byte_offsets[ends]
+    line_ends = np.flatnonzero(units == 10)
+    if byte_offsets is not None:
+        line_ends = byte_offsets[line_ends]
+    text_starts = np.concatenate([[0], line_ends + 1])
+    lengths = np.diff(np.searchsorted(starts, text_starts), append=len(starts))
+    first, second = _hashes(utf8, starts, ends - starts, salt)
+    ids, examples = factorize(first, second)
+    flagged = np.zeros(0, dtype=np.int64)
+    if flag_chars:
+        at = _positions(utf8, flag_chars)
+        flagged = np.unique(np.searchsorted(text_starts, at, side="right") - 1)
+    return TokenizedChunk(
+        ids,
+        lengths.astype(np.int64),
+        first[examples],
+        second[examples],
+        utf8,
+        starts[examples],
+        ends[examples],
+        salt[examples],
+        flagged,
+    )
+
+
+def chunk_of_token_lists(token_lists: list[list[str]], flagged: list[int]) -> TokenizedChunk:
+    """A TokenizedChunk of tokens found text by text (types keyed by their whole strings,
+    so they merge with the same types of other chunks by their strings, not their keys)."""
+    local: dict[str, int] = {}
+    ids = [local.setdefault(token, len(local)) for tokens in token_lists for token in tokens]
+    encoded = [token.encode("utf-8", "surrogatepass") for token in local]
+    sizes = np.array([len(token) for token in encoded], dtype=np.int64)
+    ends = np.cumsum(sizes)
+    salt = np.zeros(len(encoded), dtype=np.uint8)
+    utf8 = b"".join(encoded)
+    first, second = _hashes(utf8, ends - sizes, sizes, salt)
+    return TokenizedChunk(
+        np.array(ids, dtype=np.int32),
+        np.array([len(tokens) for tokens in token_lists], dtype=np.int64),
+        first,
+        second,
+        utf8,
+        ends - sizes,
+        ends,
+        salt,
+        np.array(flagged, dtype=np.int64),
+    )
+
+
+def _word_tokens(
+    classes: np.ndarray, space: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token starts and ends of the word tokenizer, and joiner bits per token (1: a joiner
+    before it, 2: after it), as WordTokenizer.encode sets them."""
+    word = (classes & WORD).astype(bool)
+    inside = np.zeros_like(word)  # connectors between two word characters
+    inside[1:-1] = (classes[1:-1] & CONNECTOR).astype(bool) & word[:-2] & word[2:]
+    mark = ~space & ~(word | inside)  # one token per character
+    before_space = np.concatenate([[True], space[:-1]])
+    after_space = np.concatenate([space[1:], [True]])
+    mark_before = np.concatenate([[False], mark[:-1]])
+    mark_after = np.concatenate([mark[1:], [False]])
+    starts = np.flatnonzero(~space & (before_space | mark | mark_before))
+    ends = np.flatnonzero(~space & (after_space | mark | mark_after)) + 1
+    # a token written against the previous one: a word starting with a letter or digit puts
+    # the joiner on the previous token, anything else (a mark, "_word") carries it itself
+    attached = np.zeros(len(starts), dtype=bool)
+    attached[1:] = starts[1:] == ends[:-1]
+    alnum_first = (classes[starts] & ALNUM).astype(bool)
+    salt = (attached & ~alnum_first).astype(np.uint8)
+    salt[:-1] |= (attached[1:] & alnum_first[1:]).astype(np.uint8) << 1
+    return starts, ends, salt

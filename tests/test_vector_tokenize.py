@@ -1,0 +1,130 @@
+"""Tokenizing a chunk in array operations gives exactly the tokens of the tokenizers' own
+``encode``, text by text: on random text built to hit every boundary rule, and on real
+corpora."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from seqlab.tasks import vector_tokenize
+from seqlab.tasks.parallel_tokenize import tokenize_chunk, tokenize_text_by_text
+from seqlab.tasks.tokenizers import Tokenizer, WordTokenizer
+from tests.conftest import ROOT
+
+DATA = ROOT.parent / "shared" / "data"
+# spaces of every kind (tab, U+001C, no-break, ideographic), word characters (underscore,
+# digits, Arabic-Indic digit, a mathematical letter and an emoji outside the BMP), the
+# connectors - ' ’, marks, a final sigma and a dotted capital I (its lowercase is 2 chars)
+POOL = [*list("ab cZ_-'’.,!?()\t\x1c\xa0\u3000é9٣𝐀😀«»ΣσİDon￭"), "  ", "--", "''", "a-b", "x'y"]
+
+
+def tokens_of(chunk: vector_tokenize.TokenizedChunk) -> list[list[str]]:
+    out, position, types = [], 0, chunk.types
+    for length in chunk.lengths.tolist():
+        out.append([types[i] for i in chunk.ids[position : position + length].tolist()])
+        position += length
+    return out
+
+
+def random_texts(rng: random.Random) -> list[str]:
+    return [
+        "".join(rng.choice(POOL) for _ in range(rng.randint(0, 30)))
+        for _ in range(rng.randint(1, 20))
+    ]
+
+
+@pytest.mark.parametrize("kind", ["whitespace", "word"])
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_random_text_gives_the_tokenizers_tokens(kind, lowercase):
+    tokenizer = WordTokenizer(lowercase) if kind == "word" else Tokenizer(lowercase)
+    rng = random.Random(0)
+    for _ in range(150):
+        texts = random_texts(rng)
+        chunk = vector_tokenize.tokenize_texts(kind, lowercase, texts)
+        assert chunk is not None
+        assert tokens_of(chunk) == tokenizer.encode_all(texts)
+        if kind == "whitespace":  # (a word type may repeat where the text holds the joiner)
+            assert len(set(chunk.types)) == len(chunk.types)
+
+
+@pytest.mark.parametrize("corpus", ["multi30k", "sentiment_uci"])
+@pytest.mark.parametrize("kind", ["whitespace", "word"])
+def test_real_corpora_give_the_tokenizers_tokens(corpus, kind):
+    lines = (DATA / corpus / "train.tsv").read_text(encoding="utf-8").splitlines()[:3000]
+    texts = [part for line in lines for part in line.split("\t")]
+    chunk = vector_tokenize.tokenize_texts(kind, True, texts)
+    assert chunk is not None
+    assert tokens_of(chunk) == (
+        WordTokenizer(True) if kind == "word" else Tokenizer(True)
+    ).encode_all(texts)
+
+
+def test_ascii_and_unicode_chunks_classify_alike():
+    ascii_text = "".join(chr(c) for c in range(128))
+    as_uint8 = vector_tokenize._classes(np.frombuffer(ascii_text.encode(), dtype=np.uint8))
+    as_uint32 = vector_tokenize._classes(np.arange(128, dtype=np.uint32))
+    assert as_uint8.dtype == np.uint8
+    assert as_uint8.tolist() == as_uint32.tolist()
+
+
+def test_flagged_texts_are_those_holding_the_characters():
+    texts = ["a b", "a\x0bb", "plain", "x\x85", "\x0b"]
+    chunk = vector_tokenize.tokenize_texts("whitespace", False, texts, "\x0b\x85")
+    assert chunk is not None
+    assert chunk.flagged.tolist() == [1, 3, 4]
+    assert tokenize_text_by_text("whitespace", False, texts, "\x0b\x85").flagged.tolist() == [
+        1,
+        3,
+        4,
+    ]
+
+
+def test_a_text_holding_a_newline_is_tokenized_text_by_text():
+    texts = ["one two", "three\nfour", "five"]
+    assert vector_tokenize.tokenize_texts("whitespace", False, texts) is None
+    chunk = tokenize_chunk("whitespace", False, texts)
+    assert tokens_of(chunk) == [["one", "two"], ["three", "four"], ["five"]]
+
+
+def test_types_under_one_first_hash_are_told_apart_by_the_second(monkeypatch):
+    real = vector_tokenize._hashes
+
+    def colliding(*args):
+        first, second = real(*args)
+        return np.zeros_like(first), second  # every token under one first hash
+
+    monkeypatch.setattr(vector_tokenize, "_hashes", colliding)
+    texts = ["the cat", "the dog", "a cat"]
+    chunk = vector_tokenize.tokenize_texts("whitespace", False, texts)
+    assert chunk is not None
+    assert tokens_of(chunk) == [t.split() for t in texts]
+    assert sorted(chunk.types) == ["a", "cat", "dog", "the"]
+
+
+def test_type_table_numbers_keys_across_batches_and_growth():
+    rng = np.random.default_rng(0)
+    table = vector_tokenize.TypeTable(capacity=16)
+    seen: dict[int, int] = {}
+    for _ in range(5):  # the table grows several times; ids stay
+        first = rng.integers(0, 3000, 2000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        second = first ^ np.uint64(1)
+        before = len(table)
+        ids, examples = table.add(first, second)
+        assert len(examples) == len(table) - before
+        assert np.array_equal(ids[examples], np.arange(before, len(table)))
+        for key, id_ in zip(first.tolist(), ids.tolist(), strict=True):
+            assert seen.setdefault(key, id_) == id_
+    assert len(table) == len(seen)
+
+
+def test_long_tokens_are_hashed_to_their_last_character():
+    """Tokens that differ only after their first 8 (or 16, 24) bytes are different types."""
+    base = "x" * 30
+    texts = [base + "a", base + "b", base[:9] + "a", base[:9] + "b", base + "a"]
+    chunk = vector_tokenize.tokenize_texts("whitespace", False, texts)
+    assert chunk is not None
+    assert len(chunk.types) == 4
+    assert tokens_of(chunk) == [[t] for t in texts]
