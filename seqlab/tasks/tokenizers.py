@@ -119,7 +119,7 @@ class SentencePieceTokenizer(Tokenizer):
                     vocab_size=size,
                     model_type=model_type,
                     character_coverage=1.0,
-                    num_threads=max(1, torch.get_num_threads()),
+                    num_threads=1,  # threads change the pieces learned: one, to reproduce
                     minloglevel=2,
                     hard_vocab_limit=model_type == "bpe",
                 )
