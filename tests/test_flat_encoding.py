@@ -37,7 +37,14 @@ def test_sentencepiece_by_word_equals_whole_texts(multi30k_sides, model, lowerca
     for side in multi30k_sides:
         tokenizer = SentencePieceTokenizer.train(side, 600, model, lowercase)
         # texts with spaces the model deletes (U+000B, U+0085) must be encoded whole
-        texts = [*side[:2000], "Ein\x0bMann  läuft\x85schnell .", "\x0b", "", "  a  "]
+        texts = [
+            *side[:2000],
+            "Ein\x0bMann  läuft\x85schnell .",
+            "\x0b",
+            "",
+            "  a  ",
+            "ﬁsch´s Ｆｕｌｌ ´",
+        ]
         assert tokenizer.non_splitting_spaces  # sentencepiece's default normalization
         assert as_lists(sentencepiece_ids(texts, tokenizer)) == tokenizer.encode_all_ids(texts)
 

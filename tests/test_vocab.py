@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import pytest
 
 from seqlab.tasks.vocab import EOS_ID, UNK_ID, Vocab
@@ -19,3 +22,17 @@ def test_vocab_min_freq_max_size_and_unknown_words():
 def test_a_list_without_the_specials_is_not_a_vocabulary():
     with pytest.raises(ValueError, match="not a seqlab vocabulary"):
         Vocab.from_list(["a", "b"])
+
+
+@pytest.mark.parametrize("max_size", [None, 3, 5])
+@pytest.mark.parametrize("min_freq", [1, 2])
+def test_count_arrays_give_the_vocabulary_of_counts(max_size, min_freq):
+    """Sorted arrays give from_counts' vocabulary (falling count, ties alphabetical) and each
+    word's id, a special's spelling in the text included."""
+    words = ["b", "a", "<unk>", "c", "d", "e", "<pad>"]
+    counts = np.array([3, 3, 5, 1, 2, 2, 4])
+    vocab, ids = Vocab.from_count_array(words, counts, min_freq, max_size)
+    counted = Counter(dict(zip(words, counts.tolist(), strict=True)))
+    expected = Vocab.from_counts(counted, min_freq, max_size)
+    assert vocab.itos == expected.itos
+    assert ids.tolist() == [expected.stoi.get(w, UNK_ID) for w in words]

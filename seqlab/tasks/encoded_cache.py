@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-FORMAT = 1  # bump when the cached layout or the encoding changes
+FORMAT = 2  # bump when the cached layout or the encoding changes
 
 
 def cache_dir() -> Path:

@@ -12,9 +12,7 @@ treat as a space are encoded whole.
 
 from __future__ import annotations
 
-import itertools
 from array import array
-from collections import Counter, defaultdict
 from collections.abc import Callable
 
 import numpy as np
@@ -35,29 +33,32 @@ def encode_training_texts(
     """Tokenize the training texts of one or more sides once, and build their vocabulary:
     tokens get provisional ids (counted with one bincount), then are renumbered by the
     vocabulary. Returns the vocabulary and each side's (ids, offsets)."""
-    provisional: defaultdict[str, int] = defaultdict(itertools.count().__next__)
-    types = ChunkTypes(lambda names: [provisional[name] for name in names])
+    words: list[str] = []  # provisional id -> type
+
+    def provisional(names: list[str]) -> list[int]:
+        words.extend(names)
+        return list(range(len(words) - len(names), len(words)))
+
+    types = ChunkTypes(provisional)
     encoded = []
     for texts, tokenizer in sides:
         if isinstance(tokenizer, SentencePieceTokenizer):  # its own ids are provisional ids
             encoded.append(sentencepiece_ids(texts, tokenizer))
+            words = tokenizer.pieces()
             continue
         encoded.append(_map_chunks(texts, tokenizer, types))
-    tokenizers = {id(tokenizer): tokenizer for _, tokenizer in sides}
-    only = next(iter(tokenizers.values()))
-    if len(tokenizers) == 1 and isinstance(only, SentencePieceTokenizer):
-        words = only.pieces()
-    else:
-        words = list(provisional)  # in provisional-id order
-    counts = torch.zeros(len(words), dtype=torch.int64)
+    counts = np.zeros(len(words), dtype=np.int64)
     for flat, _ in encoded:
-        counts += torch.bincount(flat.long(), minlength=len(words))
-    vocab = Vocab.from_counts(
-        Counter(dict(zip(words, counts.tolist(), strict=True))), min_freq, max_vocab
-    )
-    renumber = torch.tensor([vocab.stoi.get(w, UNK_ID) for w in words], dtype=torch.int32)
+        counts += np.bincount(flat.numpy(), minlength=len(words))
+    merged = None
+    if len(set(words)) != len(words):  # a type under two keys (a joiner in the text itself)
+        index: dict[str, int] = {}
+        merged = np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64)
+        words, counts = list(index), np.bincount(merged, weights=counts).astype(np.int64)
+    vocab, renumber = Vocab.from_count_array(words, counts, min_freq, max_vocab)
+    table = torch.from_numpy(renumber if merged is None else renumber[merged])
     return vocab, [
-        (renumber[flat.long()] if len(flat) else flat, offsets) for flat, offsets in encoded
+        (table[flat.long()] if len(flat) else flat, offsets) for flat, offsets in encoded
     ]
 
 
@@ -121,10 +122,10 @@ class _WordPieces:
     def add(self, words: list[str]) -> list[int]:
         """Encode these new (prepared) words; their indices."""
         first = len(self.counts)
-        for pieces in self.tokenizer.encode_words(words):
-            self.starts.append(len(self.pieces))
-            self.pieces.extend(pieces)
-            self.counts.append(len(pieces))
+        pieces, counts = self.tokenizer.encode_words(words)
+        self.starts.frombytes((np.cumsum(counts) - counts + len(self.pieces)).tobytes())
+        self.pieces.frombytes(pieces.tobytes())
+        self.counts.frombytes(counts.tobytes())
         return list(range(first, len(self.counts)))
 
     def expand(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -83,6 +83,17 @@ def _padded(ids: Tensor, offsets: Tensor, index: Tensor, width: int) -> Tensor:
     return torch.where(real, ids[positions].long(), PAD_ID)
 
 
+def _joined(lines: list[str]) -> str | list[str]:
+    """The lines as one string, a newline between them; as they are when that would not
+    split back into them (none, or a line holding a newline)."""
+    text = "\n".join(lines)
+    return text if lines and text.count("\n") == len(lines) - 1 else list(lines)
+
+
+def _split(lines: str | list[str]) -> list[str]:
+    return lines.split("\n") if isinstance(lines, str) else list(lines)
+
+
 class EncodedPairs(Dataset):
     """Encoded pairs in flat id arrays; indexing with a list of positions returns one padded
     batch, built with a few tensor operations."""
@@ -201,19 +212,24 @@ class Seq2SeqDataModule(L.LightningDataModule):
                 print(f"seqlab: encoded data cached in {path}")
 
     def _cache_entry(self) -> dict:
+        """The encoded data as tensors and strings: vocabularies and raw lines are each one
+        string, a newline between entries (no token or line holds one), because
+        ``torch.load(weights_only=True)`` reads a list of a million strings slowly."""
         assert self.source_tokenizer and self.target_tokenizer
         assert self.source_vocab and self.target_vocab
         shared = self.source_tokenizer is self.target_tokenizer
         return {
             "tokenizers": [self.source_tokenizer.state(), self.target_tokenizer.state()],
             "shared": shared,
-            "vocabs": [self.source_vocab.to_list(), self.target_vocab.to_list()],
+            "vocabs": [_joined(self.source_vocab.itos), _joined(self.target_vocab.itos)],
             "length_ratio": self.length_ratio,
             "splits": {
                 split: [data.src_ids, data.src_offsets, data.tgt_ids, data.tgt_offsets]
                 for split, data in self.splits.items()
             },
-            "raw_text": {split: list(map(list, pair)) for split, pair in self.raw_text.items()},
+            "raw_text": {
+                split: [_joined(column) for column in pair] for split, pair in self.raw_text.items()
+            },
         }
 
     def _restore(self, entry: dict) -> None:
@@ -223,14 +239,18 @@ class Seq2SeqDataModule(L.LightningDataModule):
             self.source_tokenizer if entry["shared"] else tokenizer_from_state(target_state)
         )
         source_vocab, target_vocab = entry["vocabs"]
-        self.source_vocab = Vocab.from_list(source_vocab)
-        self.target_vocab = self.source_vocab if entry["shared"] else Vocab.from_list(target_vocab)
+        self.source_vocab = Vocab.from_list(_split(source_vocab))
+        self.target_vocab = (
+            self.source_vocab if entry["shared"] else Vocab.from_list(_split(target_vocab))
+        )
         self.length_ratio = entry["length_ratio"]
         self.splits = {
             split: EncodedPairs((src, src_offsets), (tgt, tgt_offsets))
             for split, (src, src_offsets, tgt, tgt_offsets) in entry["splits"].items()
         }
-        self.raw_text = {split: (pair[0], pair[1]) for split, pair in entry["raw_text"].items()}
+        self.raw_text = {
+            split: (_split(pair[0]), _split(pair[1])) for split, pair in entry["raw_text"].items()
+        }
 
     def _encode(self) -> None:
         start = time.perf_counter()

@@ -147,15 +147,17 @@ class SentencePieceTokenizer(Tokenizer):
             texts = [self.prepare(t) for t in texts]
         return self.processor.encode(texts, out_type=int, num_threads=threads)
 
-    def encode_words(self, words: list[str]) -> list[list[int]]:
-        """The pieces of each word (prepared, no whitespace in it) as sentencepiece ids, as
-        the word's pieces are inside any text (see :attr:`non_splitting_spaces`). Plain words
-        (printable, in the NFKC normal form sentencepiece's normalizer produces) are encoded a
-        few hundred to a text, and the text's pieces cut where a piece starts a word: one call
-        per text is most of the encoder's cost. Other words, and the words of a text whose
-        pieces do not start as many words as it holds, are encoded one by one."""
+    def encode_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The pieces of these words (prepared, no whitespace in them) as sentencepiece ids,
+        flat (int32), and the pieces of each word (int64), as the word's pieces are inside
+        any text (see :attr:`non_splitting_spaces`). Plain words (printable, in the NFKC
+        normal form sentencepiece's normalizer produces) are encoded a few hundred to a text,
+        and the text's pieces cut where a piece starts a word: one call per text is most of
+        the encoder's cost. Other words, and the words of a text whose pieces do not start as
+        many words as it holds, are encoded one by one."""
         threads = max(1, torch.get_num_threads())
-        result: list[list[int] | None] = [None] * len(words)
+        counts = np.full(len(words), -1, dtype=np.int64)
+        segments: list[tuple[np.ndarray, np.ndarray]] = []  # (word positions, their pieces)
         plain = [
             i
             for i, word in enumerate(words)
@@ -167,17 +169,25 @@ class SentencePieceTokenizer(Tokenizer):
         for batch, ids in zip(
             batches, self.processor.encode(texts, out_type=int, num_threads=threads), strict=True
         ):
-            pieces = np.array(ids, dtype=np.int64)
+            pieces = np.array(ids, dtype=np.int32)
             cuts = np.flatnonzero(starts[pieces])
-            if len(cuts) != len(batch) or (len(cuts) and cuts[0] != 0):
-                continue
-            for i, word_pieces in zip(batch, np.split(pieces, cuts[1:]), strict=True):
-                result[i] = word_pieces.tolist()
-        rest = [i for i, pieces in enumerate(result) if pieces is None]
-        encoded = self.processor.encode([words[i] for i in rest], out_type=int, num_threads=threads)
-        for i, pieces in zip(rest, encoded, strict=True):
-            result[i] = pieces
-        return result  # type: ignore[return-value]
+            if len(cuts) == len(batch) and (not len(cuts) or cuts[0] == 0):
+                positions = np.array(batch, dtype=np.int64)
+                counts[positions] = np.diff(cuts, append=len(pieces))
+                segments.append((positions, pieces))
+        rest = np.flatnonzero(counts < 0)
+        encoded = self.processor.encode(
+            [words[i] for i in rest.tolist()], out_type=int, num_threads=threads
+        )
+        counts[rest] = [len(pieces) for pieces in encoded]
+        segments.append((rest, np.array([p for ps in encoded for p in ps], dtype=np.int32)))
+        flat = np.zeros(int(counts.sum()), dtype=np.int32)
+        word_starts = np.cumsum(counts) - counts
+        for positions, pieces in segments:  # each segment's pieces to its words' places
+            sizes = counts[positions]
+            first = np.cumsum(sizes) - sizes
+            flat[np.repeat(word_starts[positions] - first, sizes) + np.arange(len(pieces))] = pieces
+        return flat, counts
 
     @functools.cached_property
     def _word_starts(self) -> np.ndarray:

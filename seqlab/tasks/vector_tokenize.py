@@ -107,7 +107,7 @@ def _hashes(
 class TypeTable:
     """Dense ids for keys of two 64-bit hashes: a hash table with linear probing on the
     first hash, filled in array operations, which grows to keep at most half of its slots
-    used.
+    used. A slot is one row (first, second, id + 1; 0 when free), so a probe is one read.
 
     ``add`` numbers a batch of keys at once. Keys found in their home slot are looked up in
     one pass; the others go round by round: every key not yet placed claims its slot if the
@@ -117,8 +117,6 @@ class TypeTable:
 
     def __init__(self, capacity: int = 1024) -> None:
         self.count = 0
-        self.first = np.zeros(capacity, dtype=np.uint64)  # keys by id
-        self.second = np.zeros(capacity, dtype=np.uint64)
         self._allocate(capacity)
 
     def __len__(self) -> int:
@@ -126,49 +124,44 @@ class TypeTable:
 
     def _allocate(self, capacity: int) -> None:
         self.bits = max(10, (2 * capacity - 1).bit_length())
-        size = 1 << self.bits
-        self.slot_id = np.full(size, -1, dtype=np.int64)
-        self.slot_first = np.zeros(size, dtype=np.uint64)
-        self.owner = np.full(size, -1, dtype=np.int64)  # claims during one add
+        self.slots = np.zeros((1 << self.bits, 3), dtype=np.uint64)
+        self.owner = np.full(1 << self.bits, -1, dtype=np.int64)  # claims during one add
 
-    def _grow(self, capacity: int) -> None:
-        first, second = self.first[: self.count], self.second[: self.count]
-        self.count = 0
-        self.first = np.zeros(capacity, dtype=np.uint64)
-        self.second = np.zeros(capacity, dtype=np.uint64)
-        self._allocate(capacity)
-        self.add(first, second)  # distinct keys, in id order: they keep their ids
+    def keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every key (first, second), by id."""
+        rows = self.slots[self.slots[:, 2] > 0]
+        rows = rows[np.argsort(rows[:, 2])]
+        return rows[:, 0].copy(), rows[:, 1].copy()
 
     def add(self, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The id of every key (int64), and for each new id (from the table's old length on)
         a position in the batch holding its key."""
-        if 2 * (self.count + len(first)) > len(self.slot_id):
-            self._grow(2 * (self.count + len(first)))
-        mask = len(self.slot_id) - 1
+        if 2 * (self.count + len(first)) > len(self.slots):
+            old_first, old_second = self.keys()
+            self.count = 0
+            self._allocate(2 * (len(old_first) + len(first)))
+            self.add(old_first, old_second)  # distinct keys, in id order: they keep their ids
+        mask = len(self.slots) - 1
         slots = (first >> np.uint64(64 - self.bits)).astype(np.int64)
         placed = np.full(len(first), -1, dtype=np.int64)
         if self.count:  # keys already in the table, in their home slot
-            known = np.flatnonzero(self.slot_first[slots] == first)
-            known = known[self.slot_id[slots[known]] >= 0]
-            known = known[self.second[self.slot_id[slots[known]]] == second[known]]
+            rows = self.slots[slots]
+            known = (rows[:, 2] > 0) & (rows[:, 0] == first) & (rows[:, 1] == second)
             placed[known] = slots[known]
-            todo = np.flatnonzero(placed < 0)
+            todo = np.flatnonzero(~known)
         else:
             todo = np.arange(len(first))
         claims = []
         while len(todo):
             wanted = slots[todo]
-            held_id = self.slot_id[wanted]
-            free = (held_id < 0) & (self.owner[wanted] < 0)
+            rows = self.slots[wanted]
+            held = rows[:, 2] > 0
+            free = ~held & (self.owner[wanted] < 0)
             self.owner[wanted[free]] = todo[free]
             claims.append(wanted[free])
             claimant = self.owner[wanted]
-            if self.count:
-                held = held_id >= 0
-                key_first = np.where(held, self.slot_first[wanted], first[claimant])
-                key_second = np.where(held, self.second[held_id], second[claimant])
-            else:
-                key_first, key_second = first[claimant], second[claimant]
+            key_first = np.where(held, rows[:, 0], first[claimant])
+            key_second = np.where(held, rows[:, 1], second[claimant])
             found = (key_first == first[todo]) & (key_second == second[todo])
             placed[todo[found]] = wanted[found]
             todo = todo[~found]
@@ -182,18 +175,11 @@ class TypeTable:
         order = np.argsort(examples, kind="stable")
         claimed, examples = claimed[order], examples[order]
         self.owner[claimed] = -1
-        new_ids = np.arange(self.count, self.count + len(claimed))
-        self.slot_id[claimed] = new_ids
-        self.slot_first[claimed] = first[examples]
-        if self.count + len(claimed) > len(self.first):
-            grown = max(2 * len(self.first), self.count + len(claimed))
-            self.first = np.concatenate([self.first, np.zeros(grown - len(self.first), np.uint64)])
-            self.second = np.concatenate(
-                [self.second, np.zeros(grown - len(self.second), np.uint64)]
-            )
-        self.first[new_ids], self.second[new_ids] = first[examples], second[examples]
+        self.slots[claimed, 0] = first[examples]
+        self.slots[claimed, 1] = second[examples]
+        self.slots[claimed, 2] = np.arange(self.count + 1, self.count + 1 + len(claimed))
         self.count += len(claimed)
-        return self.slot_id[placed], examples
+        return self.slots[placed, 2].astype(np.int64) - 1, examples
 
 
 def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

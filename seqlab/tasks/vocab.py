@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
+SPECIALS_SET = frozenset(SPECIALS)
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(4)
 
 
@@ -15,7 +18,7 @@ class Vocab:
 
     def __init__(self, words: Iterable[str]) -> None:
         self.itos: list[str] = list(SPECIALS) + [w for w in words if w not in SPECIALS]
-        self.stoi = {w: i for i, w in enumerate(self.itos)}
+        self.stoi = dict(zip(self.itos, range(len(self.itos)), strict=True))
 
     @classmethod
     def build(
@@ -38,6 +41,31 @@ class Vocab:
         if max_size is not None:
             words = words[:max_size]
         return cls(words)
+
+    @classmethod
+    def from_count_array(
+        cls, words: list[str], counts: np.ndarray, min_freq: int = 1, max_size: int | None = None
+    ) -> tuple[Vocab, np.ndarray]:
+        """The vocabulary of distinct ``words`` with these ``counts`` (as :meth:`from_counts`),
+        and the id of every word (int32; UNK_ID for the words left out), found by sorting
+        arrays instead of looking each word up."""
+        keep = np.flatnonzero(counts >= min_freq)
+        kept = [words[i] for i in keep.tolist()]
+        alphabetical = np.array(sorted(range(len(kept)), key=kept.__getitem__), dtype=np.int64)
+        order = alphabetical[np.argsort(-counts[keep][alphabetical], kind="stable")]
+        if max_size is not None:
+            order = order[:max_size]
+        ordered = [kept[i] for i in order.tolist()]
+        vocab = cls(ordered)
+        ids = np.full(len(words), UNK_ID, dtype=np.int32)
+        if SPECIALS_SET.isdisjoint(words):
+            ids[keep[order]] = np.arange(len(SPECIALS), len(SPECIALS) + len(order))
+        else:  # the text holds a special's spelling: it gets the special's id, as stoi says
+            ids[keep[order]] = [vocab.stoi[w] for w in ordered]
+            for i, word in enumerate(words):
+                if word in SPECIALS_SET:
+                    ids[i] = vocab.stoi[word]
+        return vocab, ids
 
     def __len__(self) -> int:
         return len(self.itos)
