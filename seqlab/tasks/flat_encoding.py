@@ -2,10 +2,9 @@
 ids[offsets[i]:offsets[i + 1]]), with no tensor, list or string per token.
 
 Whitespace and word tokens are found a chunk at a time in array operations
-(seqlab.tasks.parallel_tokenize, in worker processes for large corpora); the chunks' types
+(seqlab.tasks.parallel_tokenize, in worker threads for large corpora); the chunks' types
 are merged by their keys, and each distinct type is mapped to its id once. Sentencepiece
-encodes each distinct word of the texts
-once and a text's pieces are its words' pieces (see
+encodes each distinct word of the texts once, and a text's pieces are its words' pieces (see
 SentencePieceTokenizer.non_splitting_spaces); texts holding whitespace that the model does not
 treat as a space are encoded whole.
 """

@@ -2,11 +2,12 @@
 
 The same tokens as :class:`~seqlab.tasks.tokenizers.Tokenizer` (whitespace) and
 :class:`~seqlab.tasks.tokenizers.WordTokenizer` (word) give text by text, without a Python
-string per token: the texts of a chunk are joined into one string, its characters become an
-array of code points, token boundaries come from character classes, and each token is keyed
-by two 64-bit hashes of its UTF-8 bytes, its length and its joiners. A :class:`TypeTable`
-numbers the keys; only new types ever become Python strings. The keys do not depend on the
-chunk, so the chunks of a corpus (tokenized in worker processes) are merged by their keys.
+string per token: the texts of a chunk are joined into one string and encoded (UTF-8 bytes;
+code points for word tokens of non-ASCII text), token boundaries come from character
+classes, and each token is keyed by two 64-bit hashes of its UTF-8 bytes, its length and its
+joiners. :func:`factorize` numbers a chunk's keys; a :class:`TypeTable` numbers the keys of
+all chunks, so only new types ever become Python strings. The keys do not depend on the
+chunk, so the chunks of a corpus (tokenized in worker threads) are merged by their keys.
 
 Two types are taken as one only when both hashes agree (about one chance in 2**128 for a
 pair of different types). A chunk where a text holds a newline, which would end the text
