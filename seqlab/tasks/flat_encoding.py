@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from seqlab.tasks.parallel_tokenize import tokenize_chunks
+from seqlab.tasks.segments import segment_positions
 from seqlab.tasks.tokenizers import SentencePieceTokenizer, Tokenizer
 from seqlab.tasks.vector_tokenize import TokenizedChunk, TypeTable
 from seqlab.tasks.vocab import UNK_ID, Vocab
@@ -130,12 +131,9 @@ class _WordPieces:
     def expand(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pieces of a sequence of word indices, flat, and the pieces of each word."""
         word_counts = np.frombuffer(self.counts, dtype=np.int64)[words]
-        ends = np.cumsum(word_counts)
-        # piece k of the output is piece (k - first output piece of its word) of that word
         starts = np.frombuffer(self.starts, dtype=np.int64)[words]
-        shift = np.repeat(starts - (ends - word_counts), word_counts)
         pieces = np.frombuffer(self.pieces, dtype=np.int32)
-        return pieces[np.arange(len(shift)) + shift], word_counts
+        return pieces[segment_positions(starts, word_counts)], word_counts
 
 
 def sentencepiece_ids(texts: list[str], tokenizer: SentencePieceTokenizer) -> Flat:

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqlab.tasks.segments import segment_positions
+
 TOKENIZERS = ("whitespace", "word", "sentencepiece")
 SENTENCEPIECE_MODELS = ("bpe", "unigram")
 JOINER = "￭"
@@ -138,14 +140,12 @@ class SentencePieceTokenizer(Tokenizer):
     def encode_all(self, texts: Iterable[str]) -> list[list[str]]:
         return self.processor.encode([self.prepare(t) for t in texts], out_type=str)
 
-    def encode_all_ids(self, texts: list[str], prepared: bool = False) -> list[list[int]]:
+    def encode_all_ids(self, texts: list[str]) -> list[list[int]]:
         """The pieces of each text as sentencepiece's own ids (see :meth:`pieces`): no Python
-        string per token, for large corpora. ``prepared``: the texts are lowercased already
-        where the tokenizer lowercases."""
+        string per token, for large corpora."""
         threads = max(1, torch.get_num_threads())
-        if not prepared:
-            texts = [self.prepare(t) for t in texts]
-        return self.processor.encode(texts, out_type=int, num_threads=threads)
+        prepared = [self.prepare(t) for t in texts]
+        return self.processor.encode(prepared, out_type=int, num_threads=threads)
 
     def encode_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The pieces of these words (prepared, no whitespace in them) as sentencepiece ids,
@@ -184,9 +184,7 @@ class SentencePieceTokenizer(Tokenizer):
         flat = np.zeros(int(counts.sum()), dtype=np.int32)
         word_starts = np.cumsum(counts) - counts
         for positions, pieces in segments:  # each segment's pieces to its words' places
-            sizes = counts[positions]
-            first = np.cumsum(sizes) - sizes
-            flat[np.repeat(word_starts[positions] - first, sizes) + np.arange(len(pieces))] = pieces
+            flat[segment_positions(word_starts[positions], counts[positions])] = pieces
         return flat, counts
 
     @functools.cached_property

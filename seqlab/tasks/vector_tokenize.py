@@ -22,6 +22,7 @@ from functools import cache
 
 import numpy as np
 
+from seqlab.tasks.segments import segment_positions
 from seqlab.tasks.tokenizers import JOINER
 
 SPACE, WORD, ALNUM, CONNECTOR = 1, 2, 4, 8  # character class bits
@@ -31,6 +32,11 @@ _MIX2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _MIX3 = np.uint64(0x165667B19E3779F9)
 _SHIFT = np.uint64(29)
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+
+
+def _ascii_space(codes: np.ndarray) -> np.ndarray:
+    """Which code points (or UTF-8 bytes) are ASCII whitespace to ``str.isspace``."""
+    return (codes == 32) | (codes - np.uint8(9) <= 4) | (codes - np.uint8(28) <= 3)
 
 
 def _class_of(char: str) -> int:
@@ -55,7 +61,7 @@ def _classes(codes: np.ndarray) -> np.ndarray:
     """Class bits (uint8) of code points (uint8: ASCII or UTF-8 bytes, whose bytes of
     multi-byte characters get no class; or uint32). ASCII by comparisons, quicker than a
     table lookup; other code points from the table."""
-    space = (codes == 32) | (codes - np.uint8(9) <= 4) | (codes - np.uint8(28) <= 3)
+    space = _ascii_space(codes)
     alnum = ((codes | np.uint8(32)) - np.uint8(97) <= 25) | (codes - np.uint8(48) <= 9)
     classes = space.view(np.uint8) * np.uint8(SPACE)
     classes |= alnum.view(np.uint8) * np.uint8(WORD | ALNUM)
@@ -234,10 +240,8 @@ class TokenizedChunk:
         """The strings of these local types: their bytes gathered into one text, a newline
         after each (no token holds one), decoded and split at once."""
         starts, sizes = self.starts[local], self.ends[local] - self.starts[local] + 1
+        source = segment_positions(starts, sizes)
         ends = np.cumsum(sizes)
-        source = np.repeat(starts - (ends - sizes), sizes) + np.arange(
-            int(ends[-1]) if len(ends) else 0
-        )
         gathered = np.frombuffer(self.utf8 + b"\n", dtype=np.uint8)[source]
         gathered[ends - 1] = 10
         strings = gathered.tobytes().decode("utf-8", "surrogatepass").split("\n")[:-1]
@@ -261,7 +265,7 @@ _WIDE_SPACES = [chr(c).encode() for c in range(128, 0x3001) if chr(c).isspace()]
 
 def _byte_spaces(utf8: bytes, units: np.ndarray, ascii_only: bool) -> np.ndarray:
     """Which bytes belong to whitespace characters (to ``str.isspace``) of UTF-8 text."""
-    space = (units == 32) | (units - np.uint8(9) <= 4) | (units - np.uint8(28) <= 3)
+    space = _ascii_space(units)
     for sequence in () if ascii_only else _WIDE_SPACES:
         if sequence in utf8:  # rare: mark every byte of each occurrence
             at = np.array([m.start() for m in re.finditer(re.escape(sequence), utf8)])
