@@ -64,3 +64,31 @@ def test_vocabulary_ids_equal_vocab_encode(multi30k_sides, tokenizer, monkeypatc
     assert as_lists(encode_texts(test, tokenizer, vocab)) == [
         vocab.encode(tokenizer.encode(text)) for text in test
     ]
+
+
+@pytest.mark.parametrize("tokenizer", [Tokenizer(), WordTokenizer()])
+def test_worker_threads_give_the_ids_of_one_thread(multi30k_sides, tokenizer, monkeypatch):
+    """Workers look up the types seen before and the caller numbers the rest: the same ids
+    as Vocab.encode, with chunks looked up before the chunks ahead of them were merged."""
+    monkeypatch.setattr(parallel_tokenize, "CHUNK", 250)
+    monkeypatch.setattr(parallel_tokenize, "PARALLEL_FROM", 1000)
+    monkeypatch.setattr(parallel_tokenize, "default_workers", lambda: 2)
+    train, test = multi30k_sides[1][:3000], multi30k_sides[1][3000:]
+    vocab, (flat,) = encode_training_texts([(train, tokenizer)], min_freq=1, max_vocab=None)
+    assert vocab.itos == Vocab.build(tokenizer.encode_all(train)).itos
+    assert as_lists(flat) == [vocab.encode(tokenizer.encode(text)) for text in train]
+    assert as_lists(encode_texts(test, tokenizer, vocab)) == [
+        vocab.encode(tokenizer.encode(text)) for text in test
+    ]
+
+
+def test_a_type_under_two_keys_gets_one_id(monkeypatch):
+    """A joiner written in the text: the array path keys '￭￭' as '￭' joined to the word
+    before, the text-by-text path (a chunk with a newline inside a text) by its string."""
+    monkeypatch.setattr(parallel_tokenize, "CHUNK", 2)
+    tokenizer = WordTokenizer()
+    texts = ["x￭ .", "y.", "x￭ .\nz", "y."]
+    vocab, (flat,) = encode_training_texts([(texts, tokenizer)], min_freq=1, max_vocab=None)
+    assert vocab.itos == Vocab.build(tokenizer.encode_all(texts)).itos
+    assert as_lists(flat) == [vocab.encode(tokenizer.encode(text)) for text in texts]
+    assert vocab.itos.count("￭￭") == 1

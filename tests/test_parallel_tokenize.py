@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from seqlab.tasks import parallel_tokenize
@@ -23,8 +25,8 @@ def as_lists(chunks):
 def test_workers_give_the_same_chunks_as_one_thread(tokenizer, monkeypatch):
     monkeypatch.setattr(parallel_tokenize, "CHUNK", 300)
     monkeypatch.setattr(parallel_tokenize, "PARALLEL_FROM", 1000)
-    one = list(parallel_tokenize.tokenize_chunks(TEXTS, tokenizer, workers=1))
-    two = list(parallel_tokenize.tokenize_chunks(TEXTS, tokenizer, workers=2))
+    one = [c for c, _ in parallel_tokenize.tokenize_chunks(TEXTS, tokenizer, workers=1)]
+    two = [c for c, _ in parallel_tokenize.tokenize_chunks(TEXTS, tokenizer, workers=2)]
     assert len(one) == len(two) == 9
     assert as_lists(one) == as_lists(two)
     ids, lengths, types = one[0].ids, one[0].lengths, one[0].types
@@ -50,4 +52,19 @@ def test_small_inputs_stay_in_one_thread(monkeypatch):
 
     monkeypatch.setattr(parallel_tokenize, "ThreadPoolExecutor", no_pool)
     chunks = list(parallel_tokenize.tokenize_chunks(TEXTS, Tokenizer(), workers=2))
-    assert sum(len(chunk.lengths) for chunk in chunks) == len(TEXTS)
+    assert sum(len(chunk.lengths) for chunk, _ in chunks) == len(TEXTS)
+
+
+def test_look_up_runs_on_each_chunk_in_its_worker(monkeypatch):
+    monkeypatch.setattr(parallel_tokenize, "CHUNK", 300)
+    monkeypatch.setattr(parallel_tokenize, "PARALLEL_FROM", 1000)
+    main = threading.get_ident()
+    threads = []
+
+    def look_up(chunk):
+        threads.append(threading.get_ident())
+        return len(chunk.lengths)
+
+    pairs = list(parallel_tokenize.tokenize_chunks(TEXTS, Tokenizer(), 2, look_up=look_up))
+    assert [found for _, found in pairs] == [len(chunk.lengths) for chunk, _ in pairs]
+    assert len(threads) == len(pairs) == 9 and main not in threads

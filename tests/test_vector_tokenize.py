@@ -5,6 +5,7 @@ corpora."""
 from __future__ import annotations
 
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -118,6 +119,41 @@ def test_type_table_numbers_keys_across_batches_and_growth():
         for key, id_ in zip(first.tolist(), ids.tolist(), strict=True):
             assert seen.setdefault(key, id_) == id_
     assert len(table) == len(seen)
+
+
+def test_lookup_finds_the_ids_of_added_keys_and_nothing_else():
+    rng = np.random.default_rng(1)
+    table = vector_tokenize.TypeTable(capacity=16)
+    first = rng.integers(1, 2**63, 5000, dtype=np.int64).astype(np.uint64)
+    first[100:200] = first[:100] | np.uint64(1)  # runs of equal home slots: long probes
+    second = first * np.uint64(3)
+    ids, _ = table.add(first[:3000], second[:3000])
+    assert np.array_equal(table.lookup(first[:3000], second[:3000]), ids)
+    assert (table.lookup(first[3000:], second[3000:]) == -1).all()
+    assert (table.lookup(first[:3000], second[:3000] + np.uint64(1)) == -1).all()
+
+
+def test_lookup_beside_a_thread_that_adds_never_gives_a_wrong_id():
+    """Readers may miss keys being added (growth included), never give another key's id."""
+    rng = np.random.default_rng(2)
+    first = rng.integers(1, 2**63, 200_000, dtype=np.int64).astype(np.uint64)
+    second = first ^ np.uint64(0x5555)
+    table = vector_tokenize.TypeTable(capacity=16)
+    results = []
+
+    def read() -> None:
+        for _ in range(40):
+            results.append(table.lookup(first, second))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for start in range(0, len(first), 5000):  # ids are positions: the keys are distinct
+        table.add(first[start : start + 5000], second[start : start + 5000])
+    reader.join()
+    positions = np.arange(len(first))
+    for ids in results:
+        assert ((ids == -1) | (ids == positions)).all()
+    assert np.array_equal(table.lookup(first, second), positions)
 
 
 def test_long_tokens_are_hashed_to_their_last_character():

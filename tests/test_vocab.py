@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from seqlab.tasks.vocab import EOS_ID, UNK_ID, Vocab
+from seqlab.tasks.vocab import EOS_ID, UNK_ID, Vocab, alphabetical_order
 
 
 def test_vocab_min_freq_max_size_and_unknown_words():
@@ -36,3 +37,17 @@ def test_count_arrays_give_the_vocabulary_of_counts(max_size, min_freq):
     expected = Vocab.from_counts(counted, min_freq, max_size)
     assert vocab.itos == expected.itos
     assert ids.tolist() == [expected.stoi.get(w, UNK_ID) for w in words]
+
+
+def test_alphabetical_order_is_pythons_string_order():
+    """Words sorted on their first 16 UTF-8 bytes in arrays, with NULs, non-ASCII, lone
+    surrogates and long words that tie on their first 16 bytes, sort as ``sorted`` does."""
+    rng = random.Random(0)
+    pieces = ["a", "b", "\x00", "é", "\U0001f600", "\ud800", "\ue000", "z", "internationaliz"]
+    for _ in range(300):
+        words = list(
+            {"".join(rng.choices(pieces, k=rng.randint(0, 8))) for _ in range(rng.randint(0, 80))}
+        )
+        expected = sorted(range(len(words)), key=words.__getitem__)
+        assert alphabetical_order(words).tolist() == expected
+    assert alphabetical_order(["b\na", "b", "a"]).tolist() == [2, 1, 0]  # a newline in a word

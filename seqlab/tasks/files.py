@@ -8,13 +8,10 @@ from pathlib import Path
 from seqlab.errors import DataFileError
 
 
-def read_data_text(path: str | Path, layout: str) -> tuple[Path, str]:
-    """The text of a UTF-8 file, without a byte-order mark.
-
-    A missing file, or bytes that are not UTF-8, stop with a DataFileError naming the file
-    (and line); ``layout`` (e.g. ``source<TAB>target``) goes into the message for a missing
-    file.
-    """
+def read_data_bytes(path: str | Path, layout: str) -> tuple[Path, bytes]:
+    """The bytes of a data file, without a UTF-8 byte-order mark. A missing file stops with
+    a DataFileError naming it; ``layout`` (e.g. ``source<TAB>target``) goes into the
+    message."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataFileError(
@@ -25,6 +22,17 @@ def read_data_text(path: str | Path, layout: str) -> tuple[Path, str]:
     raw = path.read_bytes()
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]
+    return path, raw
+
+
+def read_data_text(path: str | Path, layout: str) -> tuple[Path, str]:
+    """The text of a UTF-8 file, without a byte-order mark.
+
+    A missing file, or bytes that are not UTF-8, stop with a DataFileError naming the file
+    (and line); ``layout`` (e.g. ``source<TAB>target``) goes into the message for a missing
+    file.
+    """
+    path, raw = read_data_bytes(path, layout)
     try:
         return path, raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from seqlab.tasks.parallel_tokenize import tokenize_chunks
+from seqlab.tasks.parallel_tokenize import tokenize_chunks, tokenize_pair_chunks
 from seqlab.tasks.segments import segment_positions
-from seqlab.tasks.tokenizers import SentencePieceTokenizer, Tokenizer
+from seqlab.tasks.tokenizers import JOINER, SentencePieceTokenizer, Tokenizer
 from seqlab.tasks.vector_tokenize import TokenizedChunk, TypeTable
 from seqlab.tasks.vocab import UNK_ID, Vocab
 
@@ -33,32 +33,66 @@ def encode_training_texts(
     """Tokenize the training texts of one or more sides once, and build their vocabulary:
     tokens get provisional ids (counted with one bincount), then are renumbered by the
     vocabulary. Returns the vocabulary and each side's (ids, offsets)."""
-    words: list[str] = []  # provisional id -> type
-
-    def provisional(names: list[str]) -> list[int]:
-        words.extend(names)
-        return list(range(len(words) - len(names), len(words)))
-
-    types = ChunkTypes(provisional)
+    types = _ProvisionalTypes()
     encoded = []
     for texts, tokenizer in sides:
         if isinstance(tokenizer, SentencePieceTokenizer):  # its own ids are provisional ids
             encoded.append(sentencepiece_ids(texts, tokenizer))
-            words = tokenizer.pieces()
+            types.words = tokenizer.pieces()
             continue
         encoded.append(_map_chunks(texts, tokenizer, types))
+    return _vocabulary(types.words, encoded, min_freq, max_vocab)
+
+
+def encode_training_pairs(
+    raw: bytes, tokenizer: Tokenizer, shared: bool, min_freq: int, max_vocab: int | None
+) -> tuple[tuple[Vocab, Vocab], tuple[Flat, Flat]] | None:
+    """The training lines of a ``source<TAB>target`` file (its bytes, whole lines, the last
+    ending with a newline), tokenized by ``tokenizer`` (whitespace or word, both sides)
+    straight from the bytes, and the vocabularies (one for both sides when ``shared``), as
+    :func:`encode_training_texts` gives them for the file's two columns. None where a chunk
+    is not every line ``source<TAB>target`` with text on both sides and valid UTF-8: the
+    caller reads the file line by line (its message, or the blank lines it skips)."""
+    source_types = _ProvisionalTypes()
+    target_types = source_types if shared else _ProvisionalTypes()
+    sides = (source_types, target_types)
+    parts: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    lengths: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    for chunks in tokenize_pair_chunks(raw, tokenizer, (sides[0].known_ids, sides[1].known_ids)):
+        if chunks is None:
+            return None
+        for side, (chunk, known) in enumerate(chunks):
+            parts[side].append(sides[side].local_ids(chunk, known).astype(np.int32)[chunk.ids])
+            lengths[side].append(chunk.lengths)
+    source, target = _flat(parts[0], lengths[0]), _flat(parts[1], lengths[1])
+    limits = (min_freq, max_vocab)
+    if shared:
+        vocab, (source, target) = _vocabulary(source_types.words, [source, target], *limits)
+        return (vocab, vocab), (source, target)
+    source_vocab, (source,) = _vocabulary(source_types.words, [source], *limits)
+    target_vocab, (target,) = _vocabulary(target_types.words, [target], *limits)
+    return (source_vocab, target_vocab), (source, target)
+
+
+def _vocabulary(
+    words: list[str], encoded: list[Flat], min_freq: int, max_vocab: int | None
+) -> tuple[Vocab, list[Flat]]:
+    """The vocabulary of texts encoded in provisional ids (``words``: provisional id -> type),
+    and the texts in its ids."""
     counts = np.zeros(len(words), dtype=np.int64)
     for flat, _ in encoded:
         counts += np.bincount(flat.numpy(), minlength=len(words))
     merged = None
-    if len(set(words)) != len(words):  # a type under two keys (a joiner in the text itself)
+    if JOINER in "".join(words) and len(set(words)) != len(words):
+        # a type under two keys: a joiner written in the text itself
         index: dict[str, int] = {}
         merged = np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64)
         words, counts = list(index), np.bincount(merged, weights=counts).astype(np.int64)
     vocab, renumber = Vocab.from_count_array(words, counts, min_freq, max_vocab)
-    table = torch.from_numpy(renumber if merged is None else renumber[merged])
+    table = renumber if merged is None else renumber[merged]
     return vocab, [
-        (table[flat.long()] if len(flat) else flat, offsets) for flat, offsets in encoded
+        (torch.from_numpy(table[flat.numpy()]) if len(flat) else flat, offsets)
+        for flat, offsets in encoded
     ]
 
 
@@ -86,27 +120,59 @@ def _flat(parts: list[np.ndarray], lengths: list[np.ndarray]) -> Flat:
 class ChunkTypes:
     """The ids of the chunks' token types: ``name_ids`` gives the ids of a batch of type
     strings, and is asked once per distinct type, when a chunk first holds it. The types are
-    recognised by their keys (TypeTable), so no chunk's types become strings twice."""
+    recognised by their keys (TypeTable), so no chunk's types become strings twice.
+
+    :meth:`known_ids` may run in worker threads, beside the one thread that calls
+    :meth:`local_ids`: the workers find the types seen before, and the caller numbers only
+    the others."""
 
     def __init__(self, name_ids: Callable[[list[str]], list[int]]) -> None:
         self.name_ids = name_ids
         self.table = TypeTable()
-        self.key_ids = np.zeros(0, dtype=np.int64)
+        self.key_ids = np.zeros(0, dtype=np.int64)  # table id -> id
 
-    def local_ids(self, chunk: TokenizedChunk) -> np.ndarray:
-        """The id of each local type of the chunk (int64)."""
-        keys, examples = self.table.add(chunk.first, chunk.second)
-        if len(examples):
-            ids = np.array(self.name_ids(chunk.type_strings(examples)), dtype=np.int64)
-            self.key_ids = np.concatenate([self.key_ids, ids])
-        return self.key_ids[keys]
+    def known_ids(self, chunk: TokenizedChunk) -> np.ndarray:
+        """The id of each local type of the chunk that has one already, -1 for the others
+        (int64). Reads only: safe in any thread while :meth:`local_ids` runs in another."""
+        key_ids = self.key_ids  # before the table: its newer ids count as not known yet
+        keys = self.table.lookup(chunk.first, chunk.second)
+        known = (keys >= 0) & (keys < len(key_ids))
+        ids = np.full(len(keys), -1, dtype=np.int64)
+        ids[known] = key_ids[keys[known]]
+        return ids
+
+    def local_ids(self, chunk: TokenizedChunk, known: np.ndarray | None = None) -> np.ndarray:
+        """The id of each local type of the chunk (int64), given :meth:`known_ids`."""
+        ids = self.known_ids(chunk) if known is None else known.copy()
+        todo = np.flatnonzero(ids < 0)
+        if len(todo):
+            keys, examples = self.table.add(chunk.first[todo], chunk.second[todo])
+            if len(examples):
+                names = chunk.type_strings(todo[examples])
+                new = np.array(self.name_ids(names), dtype=np.int64)
+                self.key_ids = np.concatenate([self.key_ids, new])
+            ids[todo] = self.key_ids[keys]
+        return ids
+
+
+class _ProvisionalTypes(ChunkTypes):
+    """Chunk types numbered in the order they are first merged (provisional ids), with the
+    type of each id in ``words``."""
+
+    def __init__(self) -> None:
+        super().__init__(self._provisional)
+        self.words: list[str] = []
+
+    def _provisional(self, names: list[str]) -> list[int]:
+        self.words.extend(names)
+        return list(range(len(self.words) - len(names), len(self.words)))
 
 
 def _map_chunks(texts: list[str], tokenizer: Tokenizer, types: ChunkTypes) -> Flat:
     """Texts tokenized a chunk at a time, their tokens numbered by ``types``."""
     parts, lengths = [], []
-    for chunk in tokenize_chunks(texts, tokenizer):
-        parts.append(types.local_ids(chunk).astype(np.int32)[chunk.ids])
+    for chunk, known in tokenize_chunks(texts, tokenizer, look_up=types.known_ids):
+        parts.append(types.local_ids(chunk, known).astype(np.int32)[chunk.ids])
         lengths.append(chunk.lengths)
     return _flat(parts, lengths)
 
@@ -143,8 +209,11 @@ def sentencepiece_ids(texts: list[str], tokenizer: SentencePieceTokenizer) -> Fl
     splitter = Tokenizer(tokenizer.lowercase)
     parts, lengths = [], []
     done = 0
-    for chunk in tokenize_chunks(texts, splitter, flag_chars=tokenizer.non_splitting_spaces):
-        pieces, word_counts = words.expand(types.local_ids(chunk)[chunk.ids])
+    chunks = tokenize_chunks(
+        texts, splitter, flag_chars=tokenizer.non_splitting_spaces, look_up=types.known_ids
+    )
+    for chunk, known in chunks:
+        pieces, word_counts = words.expand(types.local_ids(chunk, known)[chunk.ids])
         token_ends = np.cumsum(chunk.lengths)
         piece_ends = np.concatenate([[0], np.cumsum(word_counts)])[token_ends]
         text_lengths = np.diff(piece_ends, prepend=0)

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from seqlab.tasks.tokenizers import Tokenizer, WordTokenizer
-from seqlab.tasks.vector_tokenize import TokenizedChunk, chunk_of_token_lists, tokenize_texts
+from seqlab.tasks.vector_tokenize import (
+    TokenizedChunk,
+    chunk_of_token_lists,
+    tokenize_pairs,
+    tokenize_texts,
+)
 
 CHUNK = 20_000  # lines per chunk: bounded memory, and enough work per message to a worker
 PARALLEL_FROM = 100_000  # lines: below this, one thread is as quick
+PAIR_CHUNK_BYTES = 1 << 23  # bytes of a tsv file per chunk (about 25,000 lines of 340 bytes)
 
 
 def tokenize_chunk(
@@ -51,24 +59,104 @@ def default_workers() -> int:
 
 
 def tokenize_chunks(
-    texts: list[str], tokenizer: Tokenizer, workers: int | None = None, flag_chars: str = ""
-) -> Iterator[TokenizedChunk]:
+    texts: list[str],
+    tokenizer: Tokenizer,
+    workers: int | None = None,
+    flag_chars: str = "",
+    look_up: Callable[[TokenizedChunk], np.ndarray] | None = None,
+) -> Iterator[tuple[TokenizedChunk, np.ndarray | None]]:
     """The chunks of ``texts`` (CHUNK lines each) tokenized by ``tokenizer`` (whitespace or
-    word), in order; in ``workers`` threads (default: one per CPU) when there are
+    word), in order, each with ``look_up(chunk)`` (None without ``look_up``), computed in
+    the same thread; in ``workers`` threads (default: one per CPU) when there are
     PARALLEL_FROM lines or more, at most ``2 * workers`` chunks ahead of the caller."""
     kind, lowercase = tokenizer.kind, tokenizer.lowercase
     jobs = (
-        (kind, lowercase, texts[start : start + CHUNK], flag_chars)
+        (kind, lowercase, texts[start : start + CHUNK], flag_chars, look_up)
         for start in range(0, len(texts), CHUNK)
     )
     workers = default_workers() if workers is None else workers
     if workers <= 1 or len(texts) < PARALLEL_FROM:
         for job in jobs:
-            yield tokenize_chunk(*job)
+            yield _tokenize_and_look_up(*job)
         return
     with ThreadPoolExecutor(workers) as pool:
-        pending = [pool.submit(tokenize_chunk, *job) for job in itertools.islice(jobs, 2 * workers)]
+        pending = [
+            pool.submit(_tokenize_and_look_up, *job) for job in itertools.islice(jobs, 2 * workers)
+        ]
         while pending:
-            chunk = pending.pop(0).result()
-            pending += [pool.submit(tokenize_chunk, *job) for job in itertools.islice(jobs, 1)]
-            yield chunk
+            done = pending.pop(0).result()
+            pending += [
+                pool.submit(_tokenize_and_look_up, *job) for job in itertools.islice(jobs, 1)
+            ]
+            yield done
+
+
+def _tokenize_and_look_up(
+    kind: str,
+    lowercase: bool,
+    texts: list[str],
+    flag_chars: str,
+    look_up: Callable[[TokenizedChunk], np.ndarray] | None,
+) -> tuple[TokenizedChunk, np.ndarray | None]:
+    chunk = tokenize_chunk(kind, lowercase, texts, flag_chars)
+    return chunk, None if look_up is None else look_up(chunk)
+
+
+LookUp = Callable[[TokenizedChunk], np.ndarray]
+Looked = tuple[TokenizedChunk, np.ndarray]
+
+
+def pair_chunk_bounds(raw: bytes, size: int) -> list[tuple[int, int]]:
+    """Byte ranges of whole lines, about ``size`` bytes each, covering ``raw`` (whose last
+    line ends with a newline)."""
+    bounds, start = [], 0
+    while start < len(raw):
+        end = raw.find(b"\n", min(start + size, len(raw)) - 1) + 1 or len(raw)
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+def tokenize_pair_chunks(
+    raw: bytes,
+    tokenizer: Tokenizer,
+    look_ups: tuple[LookUp, LookUp],
+    workers: int | None = None,
+) -> Iterator[tuple[Looked, Looked] | None]:
+    """The lines of a ``source<TAB>target`` file's bytes (whole lines, the last one ending
+    with a newline), a chunk of about PAIR_CHUNK_BYTES at a time, tokenized by ``tokenizer``
+    (whitespace or word) without a string per line: for each chunk, the sources' and the
+    targets' chunks, each with its side's ``look_ups`` (computed in the same thread). None
+    for a chunk that :func:`tokenize_pairs` declines (the caller reads the file line by
+    line). In ``workers`` threads, as :func:`tokenize_chunks`."""
+    kind, lowercase = tokenizer.kind, tokenizer.lowercase
+    jobs = (
+        (kind, lowercase, raw[start:end], look_ups)
+        for start, end in pair_chunk_bounds(raw, PAIR_CHUNK_BYTES)
+    )
+    workers = default_workers() if workers is None else workers
+    if workers <= 1 or len(raw) < 2 * PAIR_CHUNK_BYTES:
+        for job in jobs:
+            yield _tokenize_pairs_and_look_up(*job)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending = [
+            pool.submit(_tokenize_pairs_and_look_up, *job)
+            for job in itertools.islice(jobs, 2 * workers)
+        ]
+        while pending:
+            done = pending.pop(0).result()
+            pending += [
+                pool.submit(_tokenize_pairs_and_look_up, *job) for job in itertools.islice(jobs, 1)
+            ]
+            yield done
+
+
+def _tokenize_pairs_and_look_up(
+    kind: str, lowercase: bool, raw: bytes, look_ups: tuple[LookUp, LookUp]
+) -> tuple[Looked, Looked] | None:
+    sides = tokenize_pairs(kind, lowercase, raw)
+    if sides is None:
+        return None
+    (source, target), (look_up_source, look_up_target) = sides, look_ups
+    return (source, look_up_source(source)), (target, look_up_target(target))

@@ -26,7 +26,11 @@ from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, TaskSpec
 from seqlab.tasks import encoded_cache
 from seqlab.tasks.batching import Batch, length_loader
-from seqlab.tasks.flat_encoding import encode_texts, encode_training_texts
+from seqlab.tasks.flat_encoding import (
+    encode_texts,
+    encode_training_pairs,
+    encode_training_texts,
+)
 from seqlab.tasks.tokenizers import (
     SENTENCEPIECE_MODELS,
     TOKENIZERS,
@@ -37,6 +41,7 @@ from seqlab.tasks.tokenizers import (
 from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
 
 TextPair = tuple[str, str]
+SPLITS = ("train", "val", "test")
 SETUP_REPORT_FROM = 2.0  # seconds: a setup that takes longer prints where the time went
 
 
@@ -168,13 +173,23 @@ class Seq2SeqDataModule(L.LightningDataModule):
     def make_texts(self) -> dict[str, list[TextPair]]:
         raise NotImplementedError
 
-    def make_columns(self) -> dict[str, tuple[list[str], list[str]]]:
-        """The sources and the targets of each split (from :meth:`make_texts`; tasks that
+    def make_columns(
+        self, splits: tuple[str, ...] = SPLITS
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        """The sources and the targets of these splits (from :meth:`make_texts`; tasks that
         read large files override this to skip the pairs)."""
         return {
             split: ([s for s, _ in pairs], [t for _, t in pairs])
             for split, pairs in self.make_texts().items()
+            if split in splits
         }
+
+    def training_file(self) -> bytes | None:
+        """The training split as the bytes of a ``source<TAB>target`` file (whole lines, the
+        last ending with a newline), for tasks that read one: their training data is then
+        tokenized straight from the bytes (whitespace and word tokenizers). None: use
+        :meth:`make_columns`."""
+        return None
 
     def _fit_tokenizers(self, sources: list[str], targets: list[str]) -> None:
         if self.tokenization.shared_vocab:
@@ -253,26 +268,31 @@ class Seq2SeqDataModule(L.LightningDataModule):
         }
 
     def _encode(self) -> None:
-        start = time.perf_counter()
-        texts = self.make_columns()
-        sources, targets = texts["train"]
-        read = time.perf_counter()
-        if self.source_tokenizer is None or self.target_tokenizer is None:
-            self._fit_tokenizers(sources, targets)
-        fitted = time.perf_counter()
+        clock = time.perf_counter
+        start = clock()
+        preset = (self.source_tokenizer, self.target_tokenizer, self.source_vocab)
+        learns = self.tokenization.tokenizer == "sentencepiece"  # from the texts, first
+        raw = self.training_file() if all(x is None for x in preset) and not learns else None
+        texts = self.make_columns(SPLITS if raw is None else ("val", "test"))
+        read = clock() - start
+        self.splits = {}
+        if raw is not None and not self._encode_training_file(raw):
+            # not plain source<TAB>target lines: read them one by one (message, blank lines)
+            self.source_tokenizer = self.target_tokenizer = None
+            before = clock()
+            texts.update(self.make_columns(("train",)))
+            read += clock() - before
+        fit = 0.0
+        if "train" not in self.splits:
+            sources, targets = texts["train"]
+            before = clock()
+            if self.source_tokenizer is None or self.target_tokenizer is None:
+                self._fit_tokenizers(sources, targets)
+            fit = clock() - before
+            if self.source_vocab is None or self.target_vocab is None:
+                self._encode_training_texts(sources, targets)
         source_tokenizer, target_tokenizer = self.source_tokenizer, self.target_tokenizer
         assert source_tokenizer is not None and target_tokenizer is not None
-        self.splits = {}
-        if self.source_vocab is None or self.target_vocab is None:
-            source, target = (sources, source_tokenizer), (targets, target_tokenizer)
-            limits = (self.min_freq, self.max_vocab)
-            if self.tokenization.shared_vocab:
-                vocab, (src, tgt) = encode_training_texts([source, target], *limits)
-                self.source_vocab = self.target_vocab = vocab
-            else:
-                self.source_vocab, (src,) = encode_training_texts([source], *limits)
-                self.target_vocab, (tgt,) = encode_training_texts([target], *limits)
-            self.splits["train"] = EncodedPairs(src, tgt)
         for split, (src_texts, tgt_texts) in texts.items():
             if split not in self.splits:
                 self.splits[split] = EncodedPairs(
@@ -285,11 +305,34 @@ class Seq2SeqDataModule(L.LightningDataModule):
             ratios = train.tgt_lengths_t / src_lengths.clamp(min=1)
             self.length_ratio = float(ratios.max()) if len(ratios) else 2.0
         self.raw_text = {split: texts[split] for split in ("val", "test")}
-        self.setup_seconds = {
-            "read": read - start,
-            "tokenizers": fitted - read,
-            "encode": time.perf_counter() - fitted,
-        }
+        encode = clock() - start - read - fit
+        self.setup_seconds = {"read": read, "tokenizers": fit, "encode": encode}
+
+    def _encode_training_texts(self, sources: list[str], targets: list[str]) -> None:
+        assert self.source_tokenizer is not None and self.target_tokenizer is not None
+        source, target = (sources, self.source_tokenizer), (targets, self.target_tokenizer)
+        limits = (self.min_freq, self.max_vocab)
+        if self.tokenization.shared_vocab:
+            vocab, (src, tgt) = encode_training_texts([source, target], *limits)
+            self.source_vocab = self.target_vocab = vocab
+        else:
+            self.source_vocab, (src,) = encode_training_texts([source], *limits)
+            self.target_vocab, (tgt,) = encode_training_texts([target], *limits)
+        self.splits["train"] = EncodedPairs(src, tgt)
+
+    def _encode_training_file(self, raw: bytes) -> bool:
+        """Tokenizers, vocabularies and the training split from the training file's bytes
+        (see :meth:`training_file`); False where the file is not plain pairs."""
+        self._fit_tokenizers([], [])  # whitespace or word: nothing to learn
+        assert self.source_tokenizer is not None
+        limits = (self.min_freq, self.max_vocab)
+        shared = self.tokenization.shared_vocab
+        encoded = encode_training_pairs(raw, self.source_tokenizer, shared, *limits)
+        if encoded is None:
+            return False
+        (self.source_vocab, self.target_vocab), (src, tgt) = encoded
+        self.splits["train"] = EncodedPairs(src, tgt)
+        return True
 
     @property
     def spec(self) -> TaskSpec:

@@ -18,8 +18,9 @@ from seqlab.config import TaskConfig, require_at_least, store_schema
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.spec import SEQ2SEQ
 from seqlab.tasks import encoded_cache
-from seqlab.tasks.files import read_data_lines, read_data_text
+from seqlab.tasks.files import read_data_bytes, read_data_lines, read_data_text
 from seqlab.tasks.seq2seq_data import (
+    SPLITS,
     Seq2SeqDataModule,
     TextPair,
     Tokenization,
@@ -170,8 +171,16 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
     def make_texts(self) -> dict[str, list[TextPair]]:
         return {split: read_tsv_pairs(str(path)) for split, path in self.paths.items()}
 
-    def make_columns(self) -> dict[str, tuple[list[str], list[str]]]:
-        return {split: read_tsv_columns(str(path)) for split, path in self.paths.items()}
+    def make_columns(
+        self, splits: tuple[str, ...] = SPLITS
+    ) -> dict[str, tuple[list[str], list[str]]]:
+        return {split: read_tsv_columns(str(self.paths[split])) for split in splits}
+
+    def training_file(self) -> bytes | None:
+        _, raw = read_data_bytes(str(self.paths["train"]), "source<TAB>target")
+        if not raw:
+            return None  # read_tsv_pairs says the file is empty
+        return raw if raw.endswith(b"\n") else raw + b"\n"
 
 
 store_schema("task", "tsv", TsvConfig)

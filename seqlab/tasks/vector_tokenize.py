@@ -140,6 +140,28 @@ class TypeTable:
         rows = rows[np.argsort(rows[:, 2])]
         return rows[:, 0].copy(), rows[:, 1].copy()
 
+    def lookup(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The id of every key already in the table, -1 for the others (int64), without
+        changing the table: other threads may call it while one thread adds keys.
+
+        A concurrent reader can only miss a key, never mistake one: it reads one slots array
+        (a table that grows moves to a new array, filled again), and a slot only ever changes
+        from free (all zeros) to its final row, each field at most once, so a row read while
+        it is written either shows the whole key with its id or fails to match."""
+        slots_array = self.slots  # one snapshot
+        mask = len(slots_array) - 1
+        slots = (first >> np.uint64(65 - len(slots_array).bit_length())).astype(np.int64)
+        ids = np.full(len(first), -1, dtype=np.int64)
+        todo = np.arange(len(first))
+        while len(todo):
+            rows = slots_array[slots[todo]]
+            held = rows[:, 2] > 0
+            found = held & (rows[:, 0] == first[todo]) & (rows[:, 1] == second[todo])
+            ids[todo[found]] = rows[found, 2].astype(np.int64) - 1
+            todo = todo[held & ~found]  # a free slot ends the probe: not in the table
+            slots[todo] = (slots[todo] + 1) & mask
+        return ids
+
     def add(self, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The id of every key (int64), and for each new id (from the table's old length on)
         a position in the batch holding its key."""
@@ -194,9 +216,9 @@ def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.nda
     first round of :meth:`TypeTable.add` on an empty table, where every key claims its home
     slot at once, then the keys that lost their slot to another key go on from there."""
     bits = max(10, (2 * len(first)).bit_length())
-    owner = np.full(1 << bits, -1, dtype=np.int64)
+    owner = np.full(1 << bits, -1, dtype=np.int32)  # half the memory of int64: fewer misses
     slots = (first >> np.uint64(64 - bits)).astype(np.int64)
-    owner[slots] = np.arange(len(first))
+    owner[slots] = np.arange(len(first), dtype=np.int32)
     claimant = owner[slots]
     todo = np.flatnonzero((first[claimant] != first) | (second[claimant] != second))
     mask = len(owner) - 1
@@ -249,6 +271,26 @@ class TokenizedChunk:
             strings[i] = _with_joiners(strings[i], int(self.salt[local[i]]))
         return strings
 
+    def select(self, tokens: np.ndarray, lengths: np.ndarray) -> TokenizedChunk:
+        """The chunk of the tokens where ``tokens`` (bool, one per token) is set, which make
+        texts of these ``lengths``, holding only their own types, renumbered."""
+        ids = self.ids[tokens]
+        used = np.zeros(len(self.first), dtype=bool)
+        used[ids] = True
+        types = np.flatnonzero(used)
+        renumber = np.cumsum(used, dtype=np.int32) - 1
+        return TokenizedChunk(
+            renumber[ids],
+            lengths.astype(np.int64),
+            self.first[types],
+            self.second[types],
+            self.utf8,
+            self.starts[types],
+            self.ends[types],
+            self.salt[types],
+            np.zeros(0, dtype=np.int64),
+        )
+
     @property
     def types(self) -> list[str]:
         """The strings of all local types (local id i is types[i])."""
@@ -259,17 +301,34 @@ def _with_joiners(token: str, bits: int) -> str:
     return (JOINER if bits & 1 else "") + token + (JOINER if bits & 2 else "")
 
 
-# whitespace outside ASCII, as UTF-8 byte sequences: its first byte, then the rest
-_WIDE_SPACES = [chr(c).encode() for c in range(128, 0x3001) if chr(c).isspace()]
+# whitespace outside ASCII (U+0085 ... U+3000, all of 2 or 3 UTF-8 bytes): a table by code
+# point, and a table of the UTF-8 lead bytes that may start one
+_WIDE_SPACE = np.array([chr(c).isspace() for c in range(0x10000)], dtype=bool)
+_WIDE_SPACE[:128] = False
+_SPACE_LEADS = sorted({chr(c).encode()[0] for c in np.flatnonzero(_WIDE_SPACE).tolist()})
 
 
-def _byte_spaces(utf8: bytes, units: np.ndarray, ascii_only: bool) -> np.ndarray:
-    """Which bytes belong to whitespace characters (to ``str.isspace``) of UTF-8 text."""
+def _byte_spaces(units: np.ndarray, ascii_only: bool) -> np.ndarray:
+    """Which bytes of UTF-8 text (uint8) belong to whitespace characters (to
+    ``str.isspace``): ASCII ones by comparisons; others by decoding the 2- or 3-byte
+    characters that start with one of their lead bytes, and a table."""
     space = _ascii_space(units)
-    for sequence in () if ascii_only else _WIDE_SPACES:
-        if sequence in utf8:  # rare: mark every byte of each occurrence
-            at = np.array([m.start() for m in re.finditer(re.escape(sequence), utf8)])
-            space[(at[:, None] + np.arange(len(sequence))).ravel()] = True
+    if ascii_only:
+        return space
+    lead = units == _SPACE_LEADS[0]
+    for byte in _SPACE_LEADS[1:]:  # a few comparisons: quicker than a table lookup
+        lead |= units == byte
+    at = np.flatnonzero(lead)
+    if not len(at):
+        return space
+    padded = np.append(units, np.zeros(2, dtype=np.uint8)).astype(np.int64)
+    lead, second, third = padded[at], padded[at + 1] & 0x3F, padded[at + 2] & 0x3F
+    two = lead < 0xE0
+    code = np.where(two, (lead & 0x1F) << 6 | second, (lead & 0x0F) << 12 | second << 6 | third)
+    hit = _WIDE_SPACE[code]
+    at, three = at[hit], ~two[hit]
+    space[at] = space[at + 1] = True
+    space[at[three] + 2] = True
     return space
 
 
@@ -293,19 +352,66 @@ def tokenize_texts(
     kind: str, lowercase: bool, texts: list[str], flag_chars: str = ""
 ) -> TokenizedChunk | None:
     """``texts`` tokenized by the ``kind`` tokenizer (whitespace | word), with the texts that
-    hold any of ``flag_chars``; None where the chunk must be tokenized text by text.
-
-    Whitespace tokens, and word tokens of ASCII text, are found on the UTF-8 bytes (bytes of
-    multi-byte characters are never ASCII whitespace or ASCII classes); word tokens of other
-    text on its code points, whose classes take a table."""
+    hold any of ``flag_chars``; None where the chunk must be tokenized text by text."""
     text = joined_text(texts, lowercase)
     if text.count("\n") != len(texts) - 1:
         return None
     utf8 = text.encode("utf-8", "surrogatepass")
+    chunk, token_starts, units, byte_offsets = _tokenize(kind, text, utf8)
+    line_ends = np.flatnonzero(units == 10)
+    if byte_offsets is not None:
+        line_ends = byte_offsets[line_ends]
+    text_starts = np.concatenate([[0], line_ends + 1])
+    lengths = np.diff(np.searchsorted(token_starts, text_starts), append=len(token_starts))
+    chunk.lengths = lengths.astype(np.int64)
+    if flag_chars:
+        at = _positions(utf8, flag_chars)
+        chunk.flagged = np.unique(np.searchsorted(text_starts, at, side="right") - 1)
+    return chunk
+
+
+def tokenize_pairs(kind: str, lowercase: bool, raw: bytes) -> tuple[TokenizedChunk, ...] | None:
+    """The lines of a ``source<TAB>target`` file (``raw``: whole lines of UTF-8, each ending
+    with a newline) tokenized as two texts each: the sources' chunk and the targets' chunk.
+    None unless every line holds one tab, a token on each side, and valid UTF-8 (the caller
+    then reads the file line by line, for the message or the lines it skips)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if lowercase:
+        text = text.lower()
+        raw = text.encode("utf-8")
+    chunk, token_starts, units, byte_offsets = _tokenize(kind, text, raw)
+    text_ends = np.flatnonzero((units == 9) | (units == 10))  # the tab or the newline
+    separators = units[text_ends]
+    if len(separators) % 2 or (separators[0::2] != 9).any() or (separators[1::2] != 10).any():
+        return None
+    if byte_offsets is not None:
+        text_ends = byte_offsets[text_ends]
+    text_starts = np.concatenate([[0], text_ends[:-1] + 1])
+    lengths = np.diff(np.searchsorted(token_starts, text_starts), append=len(token_starts))
+    if not lengths.all():  # a blank side
+        return None
+    target_token = np.repeat(np.arange(len(lengths)) % 2 == 1, lengths)
+    source = chunk.select(~target_token, lengths[0::2])
+    return source, chunk.select(target_token, lengths[1::2])
+
+
+def _tokenize(
+    kind: str, text: str, utf8: bytes
+) -> tuple[TokenizedChunk, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The tokens of ``text`` (its UTF-8 bytes ``utf8``) as one chunk whose texts are not
+    found yet; where each token starts (a byte offset); the units they were found in (uint8
+    bytes, or uint32 code points) and, for code points, where each one's bytes start.
+
+    Whitespace tokens, and word tokens of ASCII text, are found on the UTF-8 bytes (bytes of
+    multi-byte characters are never ASCII whitespace or ASCII classes); word tokens of other
+    text on its code points, whose classes take a table."""
     units = np.frombuffer(utf8, dtype=np.uint8)
     byte_offsets = None
     if kind != "word":
-        space = _byte_spaces(utf8, units, len(utf8) == len(text))
+        space = _byte_spaces(units, len(utf8) == len(text))
         edges = np.diff(space.view(np.int8), prepend=np.int8(1), append=np.int8(1))
         starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
         salt = np.zeros(len(starts), dtype=np.uint8)
@@ -319,28 +425,20 @@ def tokenize_texts(
         starts, ends, salt = _word_tokens(classes, (classes & SPACE).astype(bool))
         if byte_offsets is not None:
             starts, ends = byte_offsets[starts], byte_offsets[ends]
-    line_ends = np.flatnonzero(units == 10)
-    if byte_offsets is not None:
-        line_ends = byte_offsets[line_ends]
-    text_starts = np.concatenate([[0], line_ends + 1])
-    lengths = np.diff(np.searchsorted(starts, text_starts), append=len(starts))
     first, second = _hashes(utf8, starts, ends - starts, salt)
     ids, examples = factorize(first, second)
-    flagged = np.zeros(0, dtype=np.int64)
-    if flag_chars:
-        at = _positions(utf8, flag_chars)
-        flagged = np.unique(np.searchsorted(text_starts, at, side="right") - 1)
-    return TokenizedChunk(
+    chunk = TokenizedChunk(
         ids,
-        lengths.astype(np.int64),
+        np.zeros(0, dtype=np.int64),  # the caller finds the texts
         first[examples],
         second[examples],
         utf8,
         starts[examples],
         ends[examples],
         salt[examples],
-        flagged,
+        np.zeros(0, dtype=np.int64),
     )
+    return chunk, starts, units, byte_offsets
 
 
 def chunk_of_token_lists(token_lists: list[list[str]], flagged: list[int]) -> TokenizedChunk:

@@ -1,0 +1,138 @@
+"""A tsv training file tokenized straight from its bytes gives what its two columns give
+(vocabularies, ids, lengths), and declines every file that is not plain pairs, so that the
+line-by-line reader can name the line or skip the blank ones."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqlab.errors import DataFileError
+from seqlab.tasks import parallel_tokenize
+from seqlab.tasks.flat_encoding import encode_training_pairs, encode_training_texts
+from seqlab.tasks.tokenizers import Tokenizer, WordTokenizer
+from seqlab.tasks.tsv import TsvConfig, TsvTranslationDataModule
+from seqlab.tasks.vector_tokenize import tokenize_pairs
+from tests.conftest import ROOT
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def multi30k_raw() -> bytes:
+    lines = (DATA / "multi30k" / "train.tsv").read_bytes().split(b"\n")[:3000]
+    return b"\n".join(lines) + b"\n"
+
+
+def columns(raw: bytes) -> tuple[list[str], list[str]]:
+    pairs = [line.split("\t") for line in raw.decode().split("\n")[:-1]]
+    return [s.rstrip("\r") for s, _ in pairs], [t.rstrip("\r") for _, t in pairs]
+
+
+def as_lists(flat) -> list[list[int]]:
+    ids, offsets = flat
+    return [ids[a:b].tolist() for a, b in itertools.pairwise(offsets.tolist())]
+
+
+@pytest.mark.parametrize("tokenizer", [Tokenizer(), WordTokenizer(lowercase=True)])
+@pytest.mark.parametrize("shared", [False, True])
+def test_pairs_from_bytes_equal_the_columns_encoded(multi30k_raw, tokenizer, shared, monkeypatch):
+    # several chunks, in two worker threads, with a CRLF line and a no-break space
+    monkeypatch.setattr(parallel_tokenize, "PAIR_CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(parallel_tokenize, "default_workers", lambda: 2)
+    raw = multi30k_raw + "Ein\u00a0Hund .\tA dog\u3000runs .\r\n".encode()
+    sources, targets = columns(raw)
+    encoded = encode_training_pairs(raw, tokenizer, shared, min_freq=2, max_vocab=None)
+    assert encoded is not None
+    (source_vocab, target_vocab), (source, target) = encoded
+    if shared:
+        both = [(sources, tokenizer), (targets, tokenizer)]
+        vocab, expected = encode_training_texts(both, 2, None)
+        assert source_vocab.itos == target_vocab.itos == vocab.itos
+    else:
+        vocab, expected = encode_training_texts([(sources, tokenizer)], 2, None)
+        other_vocab, other = encode_training_texts([(targets, tokenizer)], 2, None)
+        assert (source_vocab.itos, target_vocab.itos) == (vocab.itos, other_vocab.itos)
+        expected += other
+    assert as_lists(source) == as_lists(expected[0])
+    assert as_lists(target) == as_lists(expected[1])
+    assert source[0].dtype == torch.int32 and len(source[1]) == len(sources) + 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"a b\tc d\nno tab\n",
+        b"a\tb\tc\nd\n",  # as many tabs as lines, in the wrong lines
+        b"a\tb\n\nc\td\n",  # a blank line (skipped by the line reader)
+        b"a\tb\n  \t c\n",  # a blank side
+        b"a\tb\nc\t\xff\n",  # not UTF-8
+    ],
+)
+@pytest.mark.parametrize("kind", ["whitespace", "word"])
+def test_lines_that_are_not_plain_pairs_are_declined(raw, kind):
+    assert tokenize_pairs(kind, False, raw) is None
+    assert encode_training_pairs(raw, Tokenizer(), False, 1, None) is None
+
+
+def test_plain_pairs_give_each_side_its_texts():
+    source, target = tokenize_pairs("word", False, "a b.\tc\u00a0d\nÉté !\tx\n".encode())
+    assert source.lengths.tolist() == [3, 2] and target.lengths.tolist() == [2, 1]
+    assert [source.types[i] for i in source.ids] == ["a", "b", "￭.", "Été", "!"]
+    assert [target.types[i] for i in target.ids] == ["c", "d", "x"]
+
+
+def write(path: Path, raw: bytes) -> str:
+    path.write_bytes(raw)
+    return str(path)
+
+
+def module(tmp_path: Path, train: bytes, tokenizer: str = "word") -> TsvTranslationDataModule:
+    other = write(tmp_path / "valid.tsv", b"a b\tc\n")
+    config = TsvConfig(
+        train_path=write(tmp_path / "train.tsv", train),
+        valid_path=other,
+        test_path=other,
+        tokenizer=tokenizer,
+        cache=False,
+    )
+    return TsvTranslationDataModule(config)
+
+
+@pytest.mark.parametrize(
+    "train",
+    [
+        b"\xef\xbb\xbfa b .\tc d\r\nx\ty\r\r\na b\tz",  # BOM, CRLF, stray CR, no final newline
+        b"a b .\tc d\n\nx\ty\n\n",  # blank lines: read line by line, skipped
+    ],
+)
+def test_the_task_encodes_the_file_as_its_columns(tmp_path: Path, train: bytes, monkeypatch):
+    from_bytes = module(tmp_path, train)
+    from_bytes.setup()
+    monkeypatch.setattr(TsvTranslationDataModule, "training_file", lambda self: None)
+    from_columns = module(tmp_path, train)
+    from_columns.setup()
+    assert from_bytes.source_vocab.itos == from_columns.source_vocab.itos
+    assert from_bytes.target_vocab.itos == from_columns.target_vocab.itos
+    for split in ("train", "val", "test"):
+        a, b = from_bytes.splits[split], from_columns.splits[split]
+        assert torch.equal(a.src_ids, b.src_ids) and torch.equal(a.tgt_ids, b.tgt_ids)
+        assert torch.equal(a.src_offsets, b.src_offsets)
+    assert from_bytes.length_ratio == from_columns.length_ratio
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        (b"a\tb\nno tab here\n", r"train.tsv:2: no tab in this line"),
+        (b"a\tb\n\t c\n", r"train.tsv:2: the source side is empty"),
+        (b"a\tb\nc\t\xff\n", r"train.tsv:2: not valid UTF-8"),
+        (b"", "holds no sentence pairs"),
+    ],
+)
+def test_a_malformed_training_file_gets_the_line_readers_message(tmp_path, train, message):
+    with pytest.raises(DataFileError, match=message):
+        module(tmp_path, train, "whitespace").setup()
