@@ -63,12 +63,20 @@ def test_real_corpora_give_the_tokenizers_tokens(corpus, kind):
     ).encode_all(texts)
 
 
-def test_ascii_and_unicode_chunks_classify_alike():
-    ascii_text = "".join(chr(c) for c in range(128))
-    as_uint8 = vector_tokenize._classes(np.frombuffer(ascii_text.encode(), dtype=np.uint8))
-    as_uint32 = vector_tokenize._classes(np.arange(128, dtype=np.uint32))
-    assert as_uint8.dtype == np.uint8
-    assert as_uint8.tolist() == as_uint32.tolist()
+def test_every_byte_of_a_character_has_its_class():
+    """Classes found on UTF-8 bytes equal Python's own isspace / isalnum per character, for
+    every character of the Basic Multilingual Plane (lone surrogates included) and some
+    beyond it; continuation bytes are marked."""
+    chars = [chr(c) for c in range(0x10000)] + ["𝐀", "😀", "\U000e0100", "\U0010ffff"]
+    utf8 = "".join(chars).encode("utf-8", "surrogatepass")
+    classes, continuation = vector_tokenize._byte_classes(np.frombuffer(utf8, dtype=np.uint8))
+    expected, leads = [], []
+    for char in chars:
+        size = len(char.encode("utf-8", "surrogatepass"))
+        expected += [vector_tokenize._class_of(char)] * size
+        leads += [True] + [False] * (size - 1)
+    assert classes.tolist() == expected
+    assert (~continuation).tolist() == leads
 
 
 def test_flagged_texts_are_those_holding_the_characters():

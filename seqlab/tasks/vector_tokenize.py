@@ -2,12 +2,13 @@
 
 The same tokens as :class:`~seqlab.tasks.tokenizers.Tokenizer` (whitespace) and
 :class:`~seqlab.tasks.tokenizers.WordTokenizer` (word) give text by text, without a Python
-string per token: the texts of a chunk are joined into one string and encoded (UTF-8 bytes;
-code points for word tokens of non-ASCII text), token boundaries come from character
-classes, and each token is keyed by two 64-bit hashes of its UTF-8 bytes, its length and its
-joiners. :func:`factorize` numbers a chunk's keys; a :class:`TypeTable` numbers the keys of
-all chunks, so only new types ever become Python strings. The keys do not depend on the
-chunk, so the chunks of a corpus (tokenized in worker threads) are merged by their keys.
+string per token: the texts of a chunk are joined into one string and encoded in UTF-8 (or,
+for a tsv file, taken as its bytes: :func:`tokenize_pairs`), token boundaries come from the
+classes of the characters, found on the bytes, and each token is keyed by two 64-bit hashes
+of its UTF-8 bytes, its length and its joiners. :func:`factorize` numbers a chunk's keys; a
+:class:`TypeTable` numbers the keys of all chunks, so only new types ever become Python
+strings. The keys do not depend on the chunk, so the chunks of a corpus (tokenized in worker
+threads) are merged by their keys.
 
 Two types are taken as one only when both hashes agree (about one chance in 2**128 for a
 pair of different types). A chunk where a text holds a newline, which would end the text
@@ -58,26 +59,48 @@ def _bmp_classes() -> np.ndarray:
 
 
 def _classes(codes: np.ndarray) -> np.ndarray:
-    """Class bits (uint8) of code points (uint8: ASCII or UTF-8 bytes, whose bytes of
-    multi-byte characters get no class; or uint32). ASCII by comparisons, quicker than a
-    table lookup; other code points from the table."""
+    """Class bits (uint8) of ASCII code points or UTF-8 bytes (the bytes of multi-byte
+    characters get none here), by comparisons: quicker than a table lookup."""
     space = _ascii_space(codes)
     alnum = ((codes | np.uint8(32)) - np.uint8(97) <= 25) | (codes - np.uint8(48) <= 9)
     classes = space.view(np.uint8) * np.uint8(SPACE)
     classes |= alnum.view(np.uint8) * np.uint8(WORD | ALNUM)
     classes |= (codes == 95).view(np.uint8) * np.uint8(WORD)
     classes |= ((codes == 45) | (codes == 39)).view(np.uint8) * np.uint8(CONNECTOR)
-    if codes.dtype == np.uint8:
-        return classes
-    wide = np.flatnonzero(codes >= 128)
-    values = codes[wide]
-    classes[wide] = np.take(_bmp_classes(), np.minimum(values, 0xFFFF))
-    astral = np.flatnonzero(values > 0xFFFF)
-    if len(astral):  # outside the Basic Multilingual Plane: one lookup per distinct character
-        distinct, inverse = np.unique(values[astral], return_inverse=True)
-        bits = np.array([_class_of(chr(int(v))) for v in distinct], dtype=np.uint8)
-        classes[wide[astral]] = bits[inverse]
     return classes
+
+
+def _byte_classes(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class bits (uint8) of the characters of UTF-8 text, one per byte (every byte of a
+    character has its class), and which bytes continue a character. ASCII by comparisons;
+    other characters decoded from their bytes, their classes from the table (outside the
+    Basic Multilingual Plane: one lookup per distinct character)."""
+    classes = _classes(units)
+    continuation = (units & np.uint8(0xC0)) == 0x80
+    leads = np.flatnonzero(units >= 0xC0)
+    if not len(leads):
+        return classes, continuation
+    padded = np.append(units, np.zeros(3, dtype=np.uint8))
+    first = padded[leads].astype(np.int64)
+    second, third, fourth = (padded[leads + k].astype(np.int64) & 0x3F for k in (1, 2, 3))
+    sizes = 2 + (first >= 0xE0) + (first >= 0xF0)
+    code = np.where(
+        sizes == 2,
+        (first & 0x1F) << 6 | second,
+        np.where(
+            sizes == 3,
+            (first & 0x0F) << 12 | second << 6 | third,
+            (first & 0x07) << 18 | second << 12 | third << 6 | fourth,
+        ),
+    )
+    bits = np.take(_bmp_classes(), np.minimum(code, 0xFFFF))
+    astral = np.flatnonzero(code > 0xFFFF)
+    if len(astral):
+        distinct, inverse = np.unique(code[astral], return_inverse=True)
+        bits[astral] = np.array([_class_of(chr(int(v))) for v in distinct], np.uint8)[inverse]
+    for k in range(4):  # the lead byte, then each continuation byte
+        classes[leads[sizes > k] + k] = bits[sizes > k]
+    return classes, continuation
 
 
 def _hashes(
@@ -357,10 +380,8 @@ def tokenize_texts(
     if text.count("\n") != len(texts) - 1:
         return None
     utf8 = text.encode("utf-8", "surrogatepass")
-    chunk, token_starts, units, byte_offsets = _tokenize(kind, text, utf8)
+    chunk, token_starts, units = _tokenize(kind, text, utf8)
     line_ends = np.flatnonzero(units == 10)
-    if byte_offsets is not None:
-        line_ends = byte_offsets[line_ends]
     text_starts = np.concatenate([[0], line_ends + 1])
     lengths = np.diff(np.searchsorted(token_starts, text_starts), append=len(token_starts))
     chunk.lengths = lengths.astype(np.int64)
@@ -382,13 +403,11 @@ def tokenize_pairs(kind: str, lowercase: bool, raw: bytes) -> tuple[TokenizedChu
     if lowercase:
         text = text.lower()
         raw = text.encode("utf-8")
-    chunk, token_starts, units, byte_offsets = _tokenize(kind, text, raw)
+    chunk, token_starts, units = _tokenize(kind, text, raw)
     text_ends = np.flatnonzero((units == 9) | (units == 10))  # the tab or the newline
     separators = units[text_ends]
     if len(separators) % 2 or (separators[0::2] != 9).any() or (separators[1::2] != 10).any():
         return None
-    if byte_offsets is not None:
-        text_ends = byte_offsets[text_ends]
     text_starts = np.concatenate([[0], text_ends[:-1] + 1])
     lengths = np.diff(np.searchsorted(token_starts, text_starts), append=len(token_starts))
     if not lengths.all():  # a blank side
@@ -398,33 +417,21 @@ def tokenize_pairs(kind: str, lowercase: bool, raw: bytes) -> tuple[TokenizedChu
     return source, chunk.select(target_token, lengths[1::2])
 
 
-def _tokenize(
-    kind: str, text: str, utf8: bytes
-) -> tuple[TokenizedChunk, np.ndarray, np.ndarray, np.ndarray | None]:
+def _tokenize(kind: str, text: str, utf8: bytes) -> tuple[TokenizedChunk, np.ndarray, np.ndarray]:
     """The tokens of ``text`` (its UTF-8 bytes ``utf8``) as one chunk whose texts are not
-    found yet; where each token starts (a byte offset); the units they were found in (uint8
-    bytes, or uint32 code points) and, for code points, where each one's bytes start.
+    found yet, where each token starts (a byte offset), and the bytes (uint8).
 
-    Whitespace tokens, and word tokens of ASCII text, are found on the UTF-8 bytes (bytes of
-    multi-byte characters are never ASCII whitespace or ASCII classes); word tokens of other
-    text on its code points, whose classes take a table."""
+    Whitespace: ASCII whitespace by comparisons on the bytes, other whitespace characters
+    decoded where their lead bytes are. Word: every byte carries the class of its character
+    (see _byte_classes), and tokens start and end at character boundaries."""
     units = np.frombuffer(utf8, dtype=np.uint8)
-    byte_offsets = None
     if kind != "word":
         space = _byte_spaces(units, len(utf8) == len(text))
         edges = np.diff(space.view(np.int8), prepend=np.int8(1), append=np.int8(1))
         starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
         salt = np.zeros(len(starts), dtype=np.uint8)
     else:
-        if len(utf8) != len(text):  # not ASCII: code points, and where each one's bytes start
-            units = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-            sizes = 1 + (units >= 0x80).view(np.uint8) + (units >= 0x800) + (units >= 0x10000)
-            byte_offsets = np.zeros(len(units) + 1, dtype=np.int64)
-            np.cumsum(sizes, out=byte_offsets[1:])
-        classes = _classes(units)
-        starts, ends, salt = _word_tokens(classes, (classes & SPACE).astype(bool))
-        if byte_offsets is not None:
-            starts, ends = byte_offsets[starts], byte_offsets[ends]
+        starts, ends, salt = _word_tokens(*_byte_classes(units))
     first, second = _hashes(utf8, starts, ends - starts, salt)
     ids, examples = factorize(first, second)
     chunk = TokenizedChunk(
@@ -438,7 +445,7 @@ def _tokenize(
         salt[examples],
         np.zeros(0, dtype=np.int64),
     )
-    return chunk, starts, units, byte_offsets
+    return chunk, starts, units
 
 
 def chunk_of_token_lists(token_lists: list[list[str]], flagged: list[int]) -> TokenizedChunk:
@@ -466,20 +473,37 @@ def chunk_of_token_lists(token_lists: list[list[str]], flagged: list[int]) -> To
 
 
 def _word_tokens(
-    classes: np.ndarray, space: np.ndarray
+    classes: np.ndarray, continuation: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token starts and ends of the word tokenizer, and joiner bits per token (1: a joiner
-    before it, 2: after it), as WordTokenizer.encode sets them."""
+    """Token starts and ends (byte offsets) of the word tokenizer on UTF-8 text whose bytes
+    carry their characters' classes (see _byte_classes), and joiner bits per token (1: a
+    joiner before it, 2: after it), as WordTokenizer.encode sets them. Tokens start at a
+    character's first byte and end after a character's last byte; the character before a
+    byte's own is the one of the byte before it."""
+    space = (classes & SPACE).astype(bool)
     word = (classes & WORD).astype(bool)
     inside = np.zeros_like(word)  # connectors between two word characters
-    inside[1:-1] = (classes[1:-1] & CONNECTOR).astype(bool) & word[:-2] & word[2:]
+    at = np.flatnonzero((classes & CONNECTOR).astype(bool) & ~continuation)
+    if len(at):
+        padded = np.append(continuation, np.zeros(3, dtype=bool))
+        sizes, run = np.ones(len(at), dtype=np.int64), np.ones(len(at), dtype=bool)
+        for k in (1, 2, 3):  # the connector's bytes
+            run &= padded[at + k]
+            sizes += run
+        after = at + sizes
+        between = (at > 0) & (after < len(word))
+        between[between] = word[at[between] - 1] & word[after[between]]
+        for k in range(4):
+            inside[at[between & (sizes > k)] + k] = True
     mark = ~space & ~(word | inside)  # one token per character
+    first_byte = ~continuation
+    last_byte = np.append(first_byte[1:], True)
     before_space = np.concatenate([[True], space[:-1]])
     after_space = np.concatenate([space[1:], [True]])
     mark_before = np.concatenate([[False], mark[:-1]])
     mark_after = np.concatenate([mark[1:], [False]])
-    starts = np.flatnonzero(~space & (before_space | mark | mark_before))
-    ends = np.flatnonzero(~space & (after_space | mark | mark_after)) + 1
+    starts = np.flatnonzero(first_byte & ~space & (before_space | mark | mark_before))
+    ends = np.flatnonzero(last_byte & ~space & (after_space | mark | mark_after)) + 1
     # a token written against the previous one: a word starting with a letter or digit puts
     # the joiner on the previous token, anything else (a mark, "_word") carries it itself
     attached = np.zeros(len(starts), dtype=bool)
