@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -68,3 +69,13 @@ def test_look_up_runs_on_each_chunk_in_its_worker(monkeypatch):
     pairs = list(parallel_tokenize.tokenize_chunks(TEXTS, Tokenizer(), 2, look_up=look_up))
     assert [found for _, found in pairs] == [len(chunk.lengths) for chunk, _ in pairs]
     assert len(threads) == len(pairs) == 9 and main not in threads
+
+
+@pytest.mark.parametrize("size", [1, 7, 40, 10_000])
+def test_pair_chunks_are_whole_lines_covering_the_file(size):
+    raw = b"".join(f"src {i}\ttgt {'x' * (i % 13)}\n".encode() for i in range(200))
+    bounds = parallel_tokenize.pair_chunk_bounds(raw, size)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(raw)
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(bounds))
+    assert all(raw[end - 1 : end] == b"\n" for _, end in bounds)
+    assert all(end - start <= max(size, 20) + 20 for start, end in bounds)
