@@ -109,14 +109,13 @@ def _hashes(
     """Two 64-bit hashes of each token's bytes utf8[start : start + length], its length and
     ``salt`` (joiner bits), multiplicative (their high bits are the best mixed). The bytes
     are read 8 at a time."""
-    aligned = np.frombuffer(utf8 + bytes(16 - len(utf8) % 8), dtype="<u8")
+    padded = utf8 + bytes(8)
+    # the 8 bytes from every byte offset, as one little-endian number each (an unaligned view)
+    words = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
 
     def read(at: np.ndarray, remaining: np.ndarray) -> np.ndarray:
         """The 8 bytes from each byte offset ``at``, of which the first ``remaining`` count."""
-        index, shift = at >> 3, (at & 7).astype(np.uint64) << np.uint64(3)
-        word = np.take(aligned, index) >> shift  # numpy shifts by 64 to zero
-        word |= np.take(aligned, index + 1) << (np.uint64(64) - shift)
-        return word & _MASKS[np.minimum(remaining, 8)]
+        return words[at] & _MASKS[np.minimum(remaining, 8)]
 
     key = lengths.astype(np.uint64) << np.uint64(2) | salt.astype(np.uint64)
     word = read(starts, lengths)
@@ -235,13 +234,16 @@ class TypeTable:
 
 
 def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense ids (int32) of a batch of keys, and the position of one key of each id: the
-    first round of :meth:`TypeTable.add` on an empty table, where every key claims its home
-    slot at once, then the keys that lost their slot to another key go on from there."""
-    bits = max(10, (2 * len(first)).bit_length())
+    """Dense ids (int32) of a batch of keys, in the order they first occur, and the position
+    of one key of each id: the first round of :meth:`TypeTable.add` on an empty table, where
+    every key claims its home slot at once, then the keys that lost their slot to another
+    key go on from there. A key's id comes from the position that claimed its slot, so the
+    table is never scanned."""
+    count = len(first)
+    bits = max(10, (2 * count).bit_length())
     owner = np.full(1 << bits, -1, dtype=np.int32)  # half the memory of int64: fewer misses
     slots = (first >> np.uint64(64 - bits)).astype(np.int64)
-    owner[slots] = np.arange(len(first), dtype=np.int32)
+    owner[slots] = np.arange(count, dtype=np.int32)
     claimant = owner[slots]
     todo = np.flatnonzero((first[claimant] != first) | (second[claimant] != second))
     mask = len(owner) - 1
@@ -250,13 +252,13 @@ def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.nda
         wanted = slots[todo]
         free = owner[wanted] < 0
         owner[wanted[free]] = todo[free]
-        claimant = owner[wanted]
-        lost = (first[claimant] != first[todo]) | (second[claimant] != second[todo])
+        found = owner[wanted]
+        claimant[todo] = found
+        lost = (first[found] != first[todo]) | (second[found] != second[todo])
         todo = todo[lost]
-    occupied = np.flatnonzero(owner >= 0)
-    dense = np.zeros(len(owner), dtype=np.int32)
-    dense[occupied] = np.arange(len(occupied), dtype=np.int32)
-    return dense[slots], owner[occupied]
+    claimed = claimant == np.arange(count, dtype=np.int32)  # each key's slot, claimed once
+    dense = np.cumsum(claimed, dtype=np.int32) - 1
+    return dense[claimant], np.flatnonzero(claimed)
 
 
 @dataclass
