@@ -14,6 +14,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from seqlab.tasks.vector_tokenize import (
 CHUNK = 20_000  # lines per chunk: bounded memory, and enough work per message to a worker
 PARALLEL_FROM = 100_000  # lines: below this, one thread is as quick
 PAIR_CHUNK_BYTES = 1 << 23  # bytes of a tsv file per chunk (about 25,000 lines of 340 bytes)
+Result = TypeVar("Result")
 
 
 def tokenize_chunk(
@@ -74,21 +76,7 @@ def tokenize_chunks(
         (kind, lowercase, texts[start : start + CHUNK], flag_chars, look_up)
         for start in range(0, len(texts), CHUNK)
     )
-    workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(texts) < PARALLEL_FROM:
-        for job in jobs:
-            yield _tokenize_and_look_up(*job)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        pending = [
-            pool.submit(_tokenize_and_look_up, *job) for job in itertools.islice(jobs, 2 * workers)
-        ]
-        while pending:
-            done = pending.pop(0).result()
-            pending += [
-                pool.submit(_tokenize_and_look_up, *job) for job in itertools.islice(jobs, 1)
-            ]
-            yield done
+    yield from in_order(_tokenize_and_look_up, jobs, workers, len(texts) >= PARALLEL_FROM)
 
 
 def _tokenize_and_look_up(
@@ -134,21 +122,29 @@ def tokenize_pair_chunks(
         (kind, lowercase, raw[start:end], look_ups)
         for start, end in pair_chunk_bounds(raw, PAIR_CHUNK_BYTES)
     )
+    yield from in_order(
+        _tokenize_pairs_and_look_up, jobs, workers, len(raw) >= 2 * PAIR_CHUNK_BYTES
+    )
+
+
+def in_order(
+    function: Callable[..., Result],
+    jobs: Iterator[tuple],
+    workers: int | None = None,
+    parallel: bool = True,
+) -> Iterator[Result]:
+    """``function(*job)`` of each job, in order: in ``workers`` threads (default: one per
+    CPU) when ``parallel``, at most ``2 * workers`` jobs ahead of the caller; else here."""
     workers = default_workers() if workers is None else workers
-    if workers <= 1 or len(raw) < 2 * PAIR_CHUNK_BYTES:
+    if workers <= 1 or not parallel:
         for job in jobs:
-            yield _tokenize_pairs_and_look_up(*job)
+            yield function(*job)
         return
     with ThreadPoolExecutor(workers) as pool:
-        pending = [
-            pool.submit(_tokenize_pairs_and_look_up, *job)
-            for job in itertools.islice(jobs, 2 * workers)
-        ]
+        pending = [pool.submit(function, *job) for job in itertools.islice(jobs, 2 * workers)]
         while pending:
             done = pending.pop(0).result()
-            pending += [
-                pool.submit(_tokenize_pairs_and_look_up, *job) for job in itertools.islice(jobs, 1)
-            ]
+            pending += [pool.submit(function, *job) for job in itertools.islice(jobs, 1)]
             yield done
 
 
