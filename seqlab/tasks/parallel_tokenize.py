@@ -5,7 +5,9 @@ the chunk, with the chunk's token types and their keys; the caller merges the ch
 by their keys (seqlab.tasks.flat_encoding). A chunk is tokenized in array operations
 (seqlab.tasks.vector_tokenize), or text by text where those decline it. The array operations
 release Python's lock, so chunks go to ``workers`` threads (no copy of the texts, no
-pickling) and come back in order: the result is the same as in one thread.
+pickling) and come back in order: the result is the same as in one thread. A tsv training
+file can also be tokenized straight from its bytes, both sides of a chunk of lines at once
+(:func:`tokenize_pair_chunks`).
 """
 
 from __future__ import annotations
