@@ -34,14 +34,14 @@ def encode_training_texts(
     tokens get provisional ids (counted with one bincount), then are renumbered by the
     vocabulary. Returns the vocabulary and each side's (ids, offsets)."""
     types = _ProvisionalTypes()
-    encoded = []
+    words, encoded = types.words, []
     for texts, tokenizer in sides:
         if isinstance(tokenizer, SentencePieceTokenizer):  # its own ids are provisional ids
             encoded.append(sentencepiece_ids(texts, tokenizer))
-            types.words = tokenizer.pieces()
+            words = tokenizer.pieces()
             continue
         encoded.append(_map_chunks(texts, tokenizer, types))
-    return _vocabulary(types.words, encoded, min_freq, max_vocab)
+    return _vocabulary(words, encoded, min_freq, max_vocab)
 
 
 def encode_training_pairs(
@@ -62,7 +62,7 @@ def encode_training_pairs(
         if chunks is None:
             return None
         for side, (chunk, known) in enumerate(chunks):
-            parts[side].append(sides[side].local_ids(chunk, known).astype(np.int32)[chunk.ids])
+            parts[side].append(sides[side].token_ids(chunk, known))
             lengths[side].append(chunk.lengths)
     source, target = _flat(parts[0], lengths[0]), _flat(parts[1], lengths[1])
     limits = (min_freq, max_vocab)
@@ -154,6 +154,10 @@ class ChunkTypes:
             ids[todo] = self.key_ids[keys]
         return ids
 
+    def token_ids(self, chunk: TokenizedChunk, known: np.ndarray | None = None) -> np.ndarray:
+        """The id of each token of the chunk (int32), given :meth:`known_ids`."""
+        return self.local_ids(chunk, known).astype(np.int32)[chunk.ids]
+
 
 class _ProvisionalTypes(ChunkTypes):
     """Chunk types numbered in the order they are first merged (provisional ids), with the
@@ -172,7 +176,7 @@ def _map_chunks(texts: list[str], tokenizer: Tokenizer, types: ChunkTypes) -> Fl
     """Texts tokenized a chunk at a time, their tokens numbered by ``types``."""
     parts, lengths = [], []
     for chunk, known in tokenize_chunks(texts, tokenizer, look_up=types.known_ids):
-        parts.append(types.local_ids(chunk, known).astype(np.int32)[chunk.ids])
+        parts.append(types.token_ids(chunk, known))
         lengths.append(chunk.lengths)
     return _flat(parts, lengths)
 
@@ -213,7 +217,7 @@ def sentencepiece_ids(texts: list[str], tokenizer: SentencePieceTokenizer) -> Fl
         texts, splitter, flag_chars=tokenizer.non_splitting_spaces, look_up=types.known_ids
     )
     for chunk, known in chunks:
-        pieces, word_counts = words.expand(types.local_ids(chunk, known)[chunk.ids])
+        pieces, word_counts = words.expand(types.token_ids(chunk, known))
         token_ends = np.cumsum(chunk.lengths)
         piece_ends = np.concatenate([[0], np.cumsum(word_counts)])[token_ends]
         text_lengths = np.diff(piece_ends, prepend=0)

@@ -23,7 +23,7 @@ from functools import cache
 
 import numpy as np
 
-from seqlab.tasks.segments import segment_positions
+from seqlab.tasks.segments import segment_positions, words_at_every_byte
 from seqlab.tasks.tokenizers import JOINER
 
 SPACE, WORD, ALNUM, CONNECTOR = 1, 2, 4, 8  # character class bits
@@ -109,9 +109,7 @@ def _hashes(
     """Two 64-bit hashes of each token's bytes utf8[start : start + length], its length and
     ``salt`` (joiner bits), multiplicative (their high bits are the best mixed). The bytes
     are read 8 at a time."""
-    padded = utf8 + bytes(8)
-    # the 8 bytes from every byte offset, as one little-endian number each (an unaligned view)
-    words = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    words = words_at_every_byte(utf8 + bytes(8), "<")
 
     def read(at: np.ndarray, remaining: np.ndarray) -> np.ndarray:
         """The 8 bytes from each byte offset ``at``, of which the first ``remaining`` count."""

@@ -8,6 +8,8 @@ from functools import cached_property
 
 import numpy as np
 
+from seqlab.tasks.segments import words_at_every_byte
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 SPECIALS_SET = frozenset(SPECIALS)
@@ -126,8 +128,7 @@ def alphabetical_order(words: list[str]) -> np.ndarray:
     ends = np.append(np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 10), len(blob))
     starts = np.concatenate([[0], ends[:-1] + 1])
     sizes = ends - starts
-    # the 8 bytes from every byte offset, as one big-endian number each (an unaligned view)
-    at = np.ndarray((len(padded) - 7,), dtype=">u8", buffer=padded, strides=(1,))
+    at = words_at_every_byte(padded, ">")  # big-endian: numbers sort as the bytes do
     high = at[starts].astype(np.uint64) & _LEADING[np.minimum(sizes, 8)]
     order = np.argsort(high, kind="stable")
     same = high[order[1:]] == high[order[:-1]]
