@@ -5,6 +5,7 @@ line-by-line reader can name the line or skip the blank ones."""
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from seqlab.tasks.flat_encoding import encode_training_pairs, encode_training_te
 from seqlab.tasks.tokenizers import Tokenizer, WordTokenizer
 from seqlab.tasks.tsv import TsvConfig, TsvTranslationDataModule
 from seqlab.tasks.vector_tokenize import tokenize_pairs
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_error
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -133,6 +134,8 @@ def test_the_task_encodes_the_file_as_its_columns(tmp_path: Path, train: bytes, 
         (b"", "holds no sentence pairs"),
     ],
 )
-def test_a_malformed_training_file_gets_the_line_readers_message(tmp_path, train, message):
+def test_a_malformed_training_file_gets_the_line_readers_message(tmp_path, train, message, capsys):
+    data = module(tmp_path, train, "whitespace")
     with pytest.raises(DataFileError, match=message):
-        module(tmp_path, train, "whitespace").setup()
+        data.setup()
+    assert re.search(message, clean_error(module(tmp_path, train, "whitespace").setup, capsys))
