@@ -16,10 +16,10 @@ rank.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor
@@ -215,31 +215,34 @@ class LengthBatchSampler(ResumableBatches):
 
     def __init__(
         self,
-        lengths: list[int],
+        lengths: Sequence[int] | np.ndarray,
         batch_size: int,
         shuffle: bool,
         seed: int = 0,
         batch_tokens: int | None = None,
     ) -> None:
         super().__init__()
-        self.lengths = lengths
+        self.lengths = np.asarray(lengths, dtype=np.int64)
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
-        self.num_batches = len(self._batches(list(range(len(lengths)))))
+        self.num_batches = len(self._cuts(np.sort(self.lengths))) + 1 if len(lengths) else 0
 
-    def _batches(self, order: list[int]) -> list[list[int]]:
-        order = sorted(order, key=lambda i: self.lengths[i])
+    def _cuts(self, sorted_lengths: np.ndarray) -> np.ndarray:
+        """Where batches start (after the first) in sentences sorted by length."""
         if self.batch_tokens is None:
-            return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        batches: list[list[int]] = [[]]
-        for i in order:  # ascending lengths: the newest sentence is the batch's longest
-            if batches[-1] and (len(batches[-1]) + 1) * self.lengths[i] > self.batch_tokens:
-                batches.append([])
-            batches[-1].append(i)
-        return batches
+            return np.arange(self.batch_size, len(sorted_lengths), self.batch_size)
+        return _token_budget_cuts(sorted_lengths, self.batch_tokens)
+
+    def _batches(self, order: np.ndarray) -> list[list[int]]:
+        """``order`` sorted by length (stably: equal lengths keep their order in ``order``),
+        cut into batches."""
+        if not len(order):
+            return []
+        order = order[np.argsort(self.lengths[order], kind="stable")]
+        return [batch.tolist() for batch in np.split(order, self._cuts(self.lengths[order]))]
 
     def new_epoch_key(self) -> int:
         return self.epoch
@@ -250,14 +253,12 @@ class LengthBatchSampler(ResumableBatches):
 
     def epoch_batches(self, key: int) -> list[list[int]]:
         self.epoch = key + 1
-        rng = random.Random(self.seed + key)
-        order = list(range(len(self.lengths)))
-        if self.shuffle:
-            rng.shuffle(order)  # random order among equal lengths (the sort is stable)
-        batches = self._batches(order)
-        if self.shuffle:
-            rng.shuffle(batches)
-        return batches
+        order = np.arange(len(self.lengths))
+        if not self.shuffle:
+            return self._batches(order)
+        rng = np.random.default_rng((self.seed + key) % 2**64)  # any int seed
+        batches = self._batches(rng.permutation(order))  # random order among equal lengths
+        return [batches[i] for i in rng.permutation(len(batches))]
 
     @property
     def sharded(self) -> bool:
@@ -268,6 +269,22 @@ class LengthBatchSampler(ResumableBatches):
 
     def __len__(self) -> int:
         return sharded_length(self.num_batches, world()[1] if self.sharded else 1)
+
+
+def _token_budget_cuts(lengths: np.ndarray, budget: int) -> np.ndarray:
+    """Where to cut ascending ``lengths`` into batches of at most ``budget`` tokens, padding
+    included: each batch takes sentences while (its size + 1) x the next length fits (at least
+    one sentence). As the padded size of a batch's first k sentences, k x lengths[k - 1],
+    grows with k, each batch's size is one binary search."""
+    cuts, start = [], 0
+    while start < len(lengths):
+        least = int(lengths[start])  # the batch's first length is its least
+        widest = max(1, budget // least) if least else len(lengths)  # empty ones all fit
+        window = lengths[start : start + widest]
+        padded = np.arange(1, len(window) + 1) * window
+        start += max(1, int(np.searchsorted(padded, budget, side="right")))
+        cuts.append(start)
+    return np.asarray(cuts[:-1], dtype=np.int64)
 
 
 class ResumableLoader(DataLoader):
@@ -297,7 +314,7 @@ def batch_loader(tensors: Batch, batch_size: int, shuffle: bool) -> DataLoader:
 
 def length_loader(
     dataset: Dataset,
-    lengths: list[int],
+    lengths: Sequence[int] | np.ndarray,
     batch_size: int,
     shuffle: bool,
     seed: int,
