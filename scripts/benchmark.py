@@ -670,6 +670,10 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
                     "read_peak_rss_mb": max(r["peak_rss_mb"] for r in measured["read"]),
                     "vocab": runs[0]["vocab"],
                     "epoch_of_batches_s": [r["epoch_of_batches_s"] for r in runs],
+                    "epoch_times_reading": sorted(
+                        row["epoch_of_batches_s"] / read
+                        for row, read in zip(runs, reads, strict=True)
+                    )[len(runs) // 2],
                 }
                 rows.append(row)
                 phases = runs[len(runs) // 2]["phases_s"]
@@ -687,7 +691,10 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
                     f"tokenizer training, {row['times_reading_with_training']:4.1f}x with "
                     f"(reading {sorted(reads)[len(reads) // 2]:.1f} s; {detail}); "
                     f"peak {row['peak_rss_mb']:,.0f} MB (reading {row['read_peak_rss_mb']:,.0f})"
-                    f"; vocab {row['vocab'][0]:,}/{row['vocab'][1]:,}",
+                    f"; vocab {row['vocab'][0]:,}/{row['vocab'][1]:,}; an epoch of "
+                    f"{runs[0]['batches']:,} batches "
+                    f"{sorted(row['epoch_of_batches_s'])[len(runs) // 2]:.1f} s = "
+                    f"{row['epoch_times_reading']:.1f}x reading",
                     flush=True,
                 )
     return rows

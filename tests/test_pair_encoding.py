@@ -14,7 +14,7 @@ import torch
 from seqlab.errors import DataFileError
 from seqlab.tasks import parallel_tokenize
 from seqlab.tasks.flat_encoding import encode_training_pairs, encode_training_texts
-from seqlab.tasks.tokenizers import Tokenizer, WordTokenizer
+from seqlab.tasks.tokenizers import SentencePieceTokenizer, Tokenizer, WordTokenizer
 from seqlab.tasks.tsv import TsvConfig, TsvTranslationDataModule
 from seqlab.tasks.vector_tokenize import tokenize_pairs
 from tests.conftest import ROOT, clean_error
@@ -139,3 +139,76 @@ def test_a_malformed_training_file_gets_the_line_readers_message(tmp_path, train
     with pytest.raises(DataFileError, match=message):
         data.setup()
     assert re.search(message, clean_error(module(tmp_path, train, "whitespace").setup, capsys))
+
+
+def trainings(monkeypatch) -> list[int]:
+    """Counts sentencepiece trainings (the texts each learnt from)."""
+    counted: list[int] = []
+    train = SentencePieceTokenizer.train.__func__
+
+    def counting(cls, texts, *args, **kwargs):
+        counted.append(len(texts))
+        return train(cls, texts, *args, **kwargs)
+
+    monkeypatch.setattr(SentencePieceTokenizer, "train", classmethod(counting))
+    return counted
+
+
+def sentencepiece_module(tmp_path: Path, train: bytes, shared: bool) -> TsvTranslationDataModule:
+    other = write(tmp_path / "valid.tsv", b"Ein Hund .\tA dog .\n")
+    config = TsvConfig(
+        train_path=write(tmp_path / "train.tsv", train),
+        valid_path=other,
+        test_path=other,
+        tokenizer="sentencepiece",
+        vocab_size=300,
+        lowercase=True,
+        shared_vocab=shared,
+        cache=False,
+    )
+    return TsvTranslationDataModule(config)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b"",
+        "Zwei\u00a0Hunde\tTwo  dogs\r\n".encode(),  # splits where sentencepiece splits
+        "Ein\x85Hund\tA\x0bdog\n".encode(),  # NEL and VT: spaces the model deletes
+        b"\n  \nEin Hund\tA dog\n",  # blank lines: the columns, line by line
+    ],
+)
+def test_sentencepiece_learns_and_encodes_the_file_as_its_columns(
+    tmp_path, multi30k_raw, shared, extra, monkeypatch
+):
+    from seqlab.tasks import tokenizers
+
+    # an evenly spaced sample of the texts, in several chunks, in two threads
+    monkeypatch.setattr(tokenizers, "SENTENCEPIECE_MAX_SENTENCES", 1000)
+    monkeypatch.setattr(parallel_tokenize, "PAIR_CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(parallel_tokenize, "default_workers", lambda: 2)
+    raw = multi30k_raw[: multi30k_raw.index(b"\n", 100_000) + 1] + extra
+    counted = trainings(monkeypatch)
+    from_bytes = sentencepiece_module(tmp_path, raw, shared)
+    from_bytes.setup()
+    assert len(counted) == (1 if shared else 2)  # never trained twice
+    monkeypatch.setattr(TsvTranslationDataModule, "training_file", lambda self: None)
+    from_columns = sentencepiece_module(tmp_path, raw, shared)
+    from_columns.setup()
+    assert from_bytes.source_tokenizer.model == from_columns.source_tokenizer.model
+    assert from_bytes.target_tokenizer.model == from_columns.target_tokenizer.model
+    assert from_bytes.source_vocab.itos == from_columns.source_vocab.itos
+    assert from_bytes.target_vocab.itos == from_columns.target_vocab.itos
+    a, b = from_bytes.splits["train"], from_columns.splits["train"]
+    assert torch.equal(a.src_ids, b.src_ids) and torch.equal(a.tgt_ids, b.tgt_ids)
+    assert torch.equal(a.src_offsets, b.src_offsets) and torch.equal(a.tgt_offsets, b.tgt_offsets)
+    assert from_bytes.length_ratio == from_columns.length_ratio
+
+
+def test_a_malformed_file_is_refused_before_sentencepiece_learns(tmp_path, monkeypatch):
+    counted = trainings(monkeypatch)
+    data = sentencepiece_module(tmp_path, b"a b\tc\nno tab here\n", shared=False)
+    with pytest.raises(DataFileError, match="train.tsv:2: no tab in this line"):
+        data.setup()
+    assert counted == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from seqlab.tasks.vector_tokenize import TokenizedChunk, TypeTable
 from seqlab.tasks.vocab import UNK_ID, Vocab
 
 Flat = tuple[Tensor, Tensor]  # ids (N,) int32, offsets (texts + 1,) int64
+EXPAND_WORDS = 1 << 20
 
 
 def encode_training_texts(
@@ -44,15 +46,23 @@ def encode_training_texts(
     return _vocabulary(words, encoded, min_freq, max_vocab)
 
 
-def encode_training_pairs(
-    raw: bytes, tokenizer: Tokenizer, shared: bool, min_freq: int, max_vocab: int | None
-) -> tuple[tuple[Vocab, Vocab], tuple[Flat, Flat]] | None:
+@dataclass
+class PairWords:
+    """Training pairs tokenized into words, in provisional ids: each side's (ids, offsets),
+    and the word of each provisional id per side (one list for both sides when ``shared``)."""
+
+    words: tuple[list[str], list[str]]
+    flats: tuple[Flat, Flat]
+    shared: bool
+
+
+def tokenize_training_pairs(raw: bytes, tokenizer: Tokenizer, shared: bool) -> PairWords | None:
     """The training lines of a ``source<TAB>target`` file (its bytes, whole lines, the last
     ending with a newline), tokenized by ``tokenizer`` (whitespace or word, both sides)
-    straight from the bytes, and the vocabularies (one for both sides when ``shared``), as
-    :func:`encode_training_texts` gives them for the file's two columns. None where a chunk
-    is not every line ``source<TAB>target`` with text on both sides and valid UTF-8: the
-    caller reads the file line by line (its message, or the blank lines it skips)."""
+    straight from the bytes, in provisional ids shared by both sides when ``shared``. None
+    where a chunk is not every line ``source<TAB>target`` with text on both sides and valid
+    UTF-8: the caller reads the file line by line (its message, or the blank lines it
+    skips)."""
     source_types = _ProvisionalTypes()
     target_types = source_types if shared else _ProvisionalTypes()
     sides = (source_types, target_types)
@@ -64,14 +74,79 @@ def encode_training_pairs(
         for side, (chunk, known) in enumerate(chunks):
             parts[side].append(sides[side].token_ids(chunk, known))
             lengths[side].append(chunk.lengths)
-    source, target = _flat(parts[0], lengths[0]), _flat(parts[1], lengths[1])
+    flats = _flat(parts[0], lengths[0]), _flat(parts[1], lengths[1])
+    return PairWords((source_types.words, target_types.words), flats, shared)
+
+
+Vocabularies = tuple[tuple[Vocab, Vocab], tuple[Flat, Flat]]
+
+
+def word_vocabularies(pairs: PairWords, min_freq: int, max_vocab: int | None) -> Vocabularies:
+    """The vocabularies of the pairs' words (one for both sides when shared), and each
+    side's (ids, offsets) in its vocabulary's ids, as :func:`encode_training_texts` gives
+    them for the file's two columns."""
     limits = (min_freq, max_vocab)
-    if shared:
-        vocab, (source, target) = _vocabulary(source_types.words, [source, target], *limits)
+    if pairs.shared:
+        vocab, (source, target) = _vocabulary(pairs.words[0], list(pairs.flats), *limits)
         return (vocab, vocab), (source, target)
-    source_vocab, (source,) = _vocabulary(source_types.words, [source], *limits)
-    target_vocab, (target,) = _vocabulary(target_types.words, [target], *limits)
+    source_vocab, (source,) = _vocabulary(pairs.words[0], [pairs.flats[0]], *limits)
+    target_vocab, (target,) = _vocabulary(pairs.words[1], [pairs.flats[1]], *limits)
     return (source_vocab, target_vocab), (source, target)
+
+
+def encode_training_pairs(
+    raw: bytes, tokenizer: Tokenizer, shared: bool, min_freq: int, max_vocab: int | None
+) -> Vocabularies | None:
+    """:func:`tokenize_training_pairs`, then :func:`word_vocabularies` (None where the bytes
+    are declined)."""
+    pairs = tokenize_training_pairs(raw, tokenizer, shared)
+    return None if pairs is None else word_vocabularies(pairs, min_freq, max_vocab)
+
+
+def piece_vocabularies(
+    pairs: PairWords,
+    tokenizers: tuple[SentencePieceTokenizer, SentencePieceTokenizer],
+    min_freq: int,
+    max_vocab: int | None,
+) -> Vocabularies:
+    """The pairs' words (whitespace tokens, prepared as ``tokenizers`` prepare text) in
+    sentencepiece pieces, each distinct word encoded once, and the vocabularies of the pieces,
+    as :func:`encode_training_texts` gives them for the file's two columns. The texts must
+    hold none of the tokenizers' ``non_splitting_spaces`` (where the pieces of a text are
+    not its words' pieces one after another)."""
+    limits = (min_freq, max_vocab)
+    if pairs.shared:
+        pieces = _WordPieces(tokenizers[0])
+        pieces.add(pairs.words[0])
+        flats = [_pieces_of_words(flat, pieces) for flat in pairs.flats]
+        vocab, (source, target) = _vocabulary(tokenizers[0].pieces(), flats, *limits)
+        return (vocab, vocab), (source, target)
+    vocabs, encoded = [], []
+    for words, flat, tokenizer in zip(pairs.words, pairs.flats, tokenizers, strict=True):
+        pieces = _WordPieces(tokenizer)
+        pieces.add(words)
+        vocab, (side,) = _vocabulary(tokenizer.pieces(), [_pieces_of_words(flat, pieces)], *limits)
+        vocabs.append(vocab)
+        encoded.append(side)
+    return (vocabs[0], vocabs[1]), (encoded[0], encoded[1])
+
+
+def _pieces_of_words(flat: Flat, pieces: _WordPieces) -> Flat:
+    """Texts in word indices of ``pieces`` -> the same texts in sentencepiece ids, expanded
+    EXPAND_WORDS words at a time (arrays of a whole corpus' pieces are several times
+    slower to build than blocks that stay in the processor's caches)."""
+    words, offsets = flat[0].numpy(), flat[1].numpy()
+    parts, piece_offsets, done = [], np.zeros(len(offsets), dtype=np.int64), 0
+    for start in range(0, len(words), EXPAND_WORDS):
+        stop = min(start + EXPAND_WORDS, len(words))
+        ids, word_counts = pieces.expand(words[start:stop])
+        through = np.cumsum(word_counts)  # pieces up to and with each word of the block
+        first, last = np.searchsorted(offsets, [start + 1, stop + 1])  # texts ending here
+        piece_offsets[first:last] = done + through[offsets[first:last] - start - 1]
+        parts.append(ids)
+        done += len(ids)
+    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    return torch.from_numpy(ids.astype(np.int32, copy=False)), torch.from_numpy(piece_offsets)
 
 
 def _vocabulary(

@@ -14,6 +14,7 @@ y1..yn <eos>, padded with 0; index (B,) the pairs' positions in their split.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import lightning as L
@@ -27,14 +28,18 @@ from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, TaskSpec
 from seqlab.tasks import encoded_cache
 from seqlab.tasks.batching import Batch, length_loader
+from seqlab.tasks.file_columns import file_columns
 from seqlab.tasks.flat_encoding import (
     encode_texts,
-    encode_training_pairs,
     encode_training_texts,
+    piece_vocabularies,
+    tokenize_training_pairs,
+    word_vocabularies,
 )
 from seqlab.tasks.tokenizers import (
     SENTENCEPIECE_MODELS,
     TOKENIZERS,
+    SentencePieceTokenizer,
     Tokenizer,
     build_tokenizer,
     tokenizer_from_state,
@@ -74,7 +79,7 @@ class Tokenization:
         require_choice("task.sentencepiece_model", self.sentencepiece_model, SENTENCEPIECE_MODELS)
         require_at_least("task", 8, vocab_size=self.vocab_size)
 
-    def build(self, texts: list[str]) -> Tokenizer:
+    def build(self, texts: Sequence[str]) -> Tokenizer:
         return build_tokenizer(
             self.tokenizer, texts, self.lowercase, self.vocab_size, self.sentencepiece_model
         )
@@ -278,24 +283,21 @@ class Seq2SeqDataModule(L.LightningDataModule):
         clock = time.perf_counter
         start = clock()
         preset = (self.source_tokenizer, self.target_tokenizer, self.source_vocab)
-        learns = self.tokenization.tokenizer == "sentencepiece"  # from the texts, first
-        raw = self.training_file() if all(x is None for x in preset) and not learns else None
+        raw = self.training_file() if all(x is None for x in preset) else None
         texts = self.make_columns(SPLITS if raw is None else ("val", "test"))
         read = clock() - start
         self.splits = {}
-        if raw is not None and not self._encode_training_file(raw):
-            # not plain source<TAB>target lines: read them one by one (message, blank lines)
-            self.source_tokenizer = self.target_tokenizer = None
-            before = clock()
-            texts.update(self.make_columns(("train",)))
-            read += clock() - before
-        fit = 0.0
+        fit = self._encode_training_file(raw) if raw is not None else 0.0
         if "train" not in self.splits:
+            # not plain source<TAB>target lines: read them one by one (message, blank lines)
+            before = clock()
+            texts.setdefault("train", self.make_columns(("train",))["train"])
+            read += clock() - before
             sources, targets = texts["train"]
             before = clock()
             if self.source_tokenizer is None or self.target_tokenizer is None:
                 self._fit_tokenizers(sources, targets)
-            fit = clock() - before
+            fit += clock() - before
             if self.source_vocab is None or self.target_vocab is None:
                 self._encode_training_texts(sources, targets)
         source_tokenizer, target_tokenizer = self.source_tokenizer, self.target_tokenizer
@@ -327,19 +329,41 @@ class Seq2SeqDataModule(L.LightningDataModule):
             self.target_vocab, (tgt,) = encode_training_texts([target], *limits)
         self.splits["train"] = EncodedPairs(src, tgt)
 
-    def _encode_training_file(self, raw: bytes) -> bool:
+    def _encode_training_file(self, raw: bytes) -> float:
         """Tokenizers, vocabularies and the training split from the training file's bytes
-        (see :meth:`training_file`); False where the file is not plain pairs."""
-        self._fit_tokenizers([], [])  # whitespace or word: nothing to learn
-        assert self.source_tokenizer is not None
-        limits = (self.min_freq, self.max_vocab)
+        (see :meth:`training_file`); the seconds spent training tokenizers. The training
+        split is left unset where the file is not plain pairs (the tokenizers too), or holds
+        a character that sentencepiece does not treat as the space it is to the word split
+        (the tokenizers, learnt from the same lines, are kept)."""
+        learns = self.tokenization.tokenizer == "sentencepiece"  # from the texts, first
+        if learns:
+            words_of = Tokenizer(self.tokenization.lowercase)  # sentencepiece's words
+        else:
+            self._fit_tokenizers([], [])  # whitespace or word: nothing to learn
+            assert self.source_tokenizer is not None
+            words_of = self.source_tokenizer
         shared = self.tokenization.shared_vocab
-        encoded = encode_training_pairs(raw, self.source_tokenizer, shared, *limits)
-        if encoded is None:
-            return False
-        (self.source_vocab, self.target_vocab), (src, tgt) = encoded
+        pairs = tokenize_training_pairs(raw, words_of, shared)
+        if pairs is None:
+            self.source_tokenizer = self.target_tokenizer = None
+            return 0.0
+        limits = (self.min_freq, self.max_vocab)
+        if not learns:
+            (self.source_vocab, self.target_vocab), (src, tgt) = word_vocabularies(pairs, *limits)
+            self.splits["train"] = EncodedPairs(src, tgt)
+            return 0.0
+        start = time.perf_counter()
+        self._fit_tokenizers(*file_columns(raw))  # every line is a pair: the columns' sample
+        fit = time.perf_counter() - start
+        tokenizers = (self.source_tokenizer, self.target_tokenizer)
+        assert all(isinstance(t, SentencePieceTokenizer) for t in tokenizers)
+        spaces = {space for t in tokenizers for space in t.non_splitting_spaces}
+        if any(space.encode("utf-8") in raw for space in spaces):
+            return fit  # encoded from the columns, text by text where these spaces are
+        vocabs, (src, tgt) = piece_vocabularies(pairs, tokenizers, *limits)
+        (self.source_vocab, self.target_vocab) = vocabs
         self.splits["train"] = EncodedPairs(src, tgt)
-        return True
+        return fit
 
     @property
     def spec(self) -> TaskSpec:

@@ -18,7 +18,7 @@ import functools
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,7 +99,7 @@ class SentencePieceTokenizer(Tokenizer):
     @classmethod
     def train(
         cls,
-        texts: list[str],
+        texts: Sequence[str],
         vocab_size: int,
         model_type: str = "bpe",
         lowercase: bool = False,
@@ -230,7 +230,7 @@ def tokenizer_from_state(state: dict[str, Any]) -> Tokenizer:
 
 
 def build_tokenizer(
-    kind: str, texts: list[str], lowercase: bool, vocab_size: int, model_type: str
+    kind: str, texts: Sequence[str], lowercase: bool, vocab_size: int, model_type: str
 ) -> Tokenizer:
     """A tokenizer of ``kind`` for this training text."""
     if kind == "sentencepiece":
