@@ -148,16 +148,19 @@ def test_lookup_beside_a_thread_that_adds_never_gives_a_wrong_id():
     second = first ^ np.uint64(0x5555)
     table = vector_tokenize.TypeTable(capacity=16)
     results = []
+    added = threading.Event()
 
-    def read() -> None:
-        for _ in range(40):
+    def read() -> None:  # as long as the other thread adds
+        while not added.is_set():
             results.append(table.lookup(first, second))
 
     reader = threading.Thread(target=read)
     reader.start()
     for start in range(0, len(first), 5000):  # ids are positions: the keys are distinct
         table.add(first[start : start + 5000], second[start : start + 5000])
+    added.set()
     reader.join()
+    assert results and not all((ids == -1).all() for ids in results)  # read while adding
     positions = np.arange(len(first))
     for ids in results:
         assert ((ids == -1) | (ids == positions)).all()
