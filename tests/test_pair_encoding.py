@@ -212,3 +212,22 @@ def test_a_malformed_file_is_refused_before_sentencepiece_learns(tmp_path, monke
     with pytest.raises(DataFileError, match="train.tsv:2: no tab in this line"):
         data.setup()
     assert counted == []
+
+
+def test_the_columns_are_read_once_when_the_bytes_path_is_not_taken(tmp_path, monkeypatch):
+    read: list[tuple[str, ...]] = []
+    make_columns = TsvTranslationDataModule.make_columns
+
+    def counting(self, splits=("train", "val", "test")):
+        read.append(tuple(splits))
+        return make_columns(self, splits)
+
+    monkeypatch.setattr(TsvTranslationDataModule, "make_columns", counting)
+    monkeypatch.setattr(TsvTranslationDataModule, "training_file", lambda self: None)
+    module(tmp_path, b"a b\tc\n").setup()
+    assert read == [("train", "val", "test")]
+    read.clear()
+    monkeypatch.undo()
+    monkeypatch.setattr(TsvTranslationDataModule, "make_columns", counting)
+    module(tmp_path, b"a b\tc\n\nd\te\n").setup()  # a blank line: the bytes path declines
+    assert read == [("val", "test"), ("train",)]

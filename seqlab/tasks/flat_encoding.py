@@ -132,10 +132,18 @@ def piece_vocabularies(
 
 
 def _pieces_of_words(flat: Flat, pieces: _WordPieces) -> Flat:
-    """Texts in word indices of ``pieces`` -> the same texts in sentencepiece ids, expanded
-    EXPAND_WORDS words at a time (arrays of a whole corpus' pieces are several times
-    slower to build than blocks that stay in the processor's caches)."""
-    words, offsets = flat[0].numpy(), flat[1].numpy()
+    """Texts in word indices of ``pieces`` -> the same texts in sentencepiece ids."""
+    ids, offsets = _expand_texts(flat[0].numpy(), flat[1].numpy(), pieces)
+    return torch.from_numpy(ids), torch.from_numpy(offsets)
+
+
+def _expand_texts(
+    words: np.ndarray, offsets: np.ndarray, pieces: _WordPieces
+) -> tuple[np.ndarray, np.ndarray]:
+    """Texts in word indices of ``pieces`` (flat, with offsets) -> their pieces (int32) and
+    the texts' offsets into them (int64), expanded EXPAND_WORDS words at a time (arrays of a
+    whole corpus' pieces are several times slower to build than blocks that stay in the
+    processor's caches)."""
     parts, piece_offsets, done = [], np.zeros(len(offsets), dtype=np.int64), 0
     for start in range(0, len(words), EXPAND_WORDS):
         stop = min(start + EXPAND_WORDS, len(words))
@@ -146,7 +154,7 @@ def _pieces_of_words(flat: Flat, pieces: _WordPieces) -> Flat:
         parts.append(ids)
         done += len(ids)
     ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-    return torch.from_numpy(ids.astype(np.int32, copy=False)), torch.from_numpy(piece_offsets)
+    return ids.astype(np.int32, copy=False), piece_offsets
 
 
 def _vocabulary(
@@ -292,10 +300,9 @@ def sentencepiece_ids(texts: list[str], tokenizer: SentencePieceTokenizer) -> Fl
         texts, splitter, flag_chars=tokenizer.non_splitting_spaces, look_up=types.known_ids
     )
     for chunk, known in chunks:
-        pieces, word_counts = words.expand(types.token_ids(chunk, known))
-        token_ends = np.cumsum(chunk.lengths)
-        piece_ends = np.concatenate([[0], np.cumsum(word_counts)])[token_ends]
-        text_lengths = np.diff(piece_ends, prepend=0)
+        token_offsets = np.concatenate([[0], np.cumsum(chunk.lengths)])
+        pieces, piece_offsets = _expand_texts(types.token_ids(chunk, known), token_offsets, words)
+        piece_ends, text_lengths = piece_offsets[1:], np.diff(piece_offsets)
         if len(chunk.flagged):  # encoded whole: the model joins words across these spaces
             whole = [texts[done + i] for i in chunk.flagged.tolist()]
             segments, previous = [], 0

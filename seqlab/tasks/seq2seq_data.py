@@ -291,7 +291,8 @@ class Seq2SeqDataModule(L.LightningDataModule):
         if "train" not in self.splits:
             # not plain source<TAB>target lines: read them one by one (message, blank lines)
             before = clock()
-            texts.setdefault("train", self.make_columns(("train",))["train"])
+            if "train" not in texts:
+                texts.update(self.make_columns(("train",)))
             read += clock() - before
             sources, targets = texts["train"]
             before = clock()
