@@ -206,11 +206,13 @@ def test_sentencepiece_learns_and_encodes_the_file_as_its_columns(
     assert from_bytes.length_ratio == from_columns.length_ratio
 
 
-def test_a_malformed_file_is_refused_before_sentencepiece_learns(tmp_path, monkeypatch):
+def test_a_malformed_file_is_refused_before_sentencepiece_learns(tmp_path, monkeypatch, capsys):
     counted = trainings(monkeypatch)
     data = sentencepiece_module(tmp_path, b"a b\tc\nno tab here\n", shared=False)
     with pytest.raises(DataFileError, match="train.tsv:2: no tab in this line"):
         data.setup()
+    again = sentencepiece_module(tmp_path, b"a b\tc\nno tab here\n", shared=False)
+    assert "train.tsv:2: no tab in this line" in clean_error(again.setup, capsys)
     assert counted == []
 
 
