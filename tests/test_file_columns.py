@@ -9,7 +9,15 @@ from seqlab.tasks import file_columns as columns_module
 from seqlab.tasks.file_columns import FileColumn, file_columns, line_starts
 from seqlab.tasks.tsv import read_tsv_columns
 
-LINES = ["a b\tc", "Été  !\tsummer\r", "x\ty z\r\r", "\u3000q\tr ", "long line here\tend"]
+LINES = [
+    "a b\tc",
+    "Été  !\tsummer\r",
+    "x\ty z\r\r",
+    "\u3000q\tr ",
+    "long line here\tend",
+    "in\rside\tcarriage\rreturns\r",
+    "\u0085nel\t\x0bvt\x1c",
+]
 
 
 def test_line_starts_are_found_across_blocks(monkeypatch):

@@ -13,10 +13,17 @@ import torch
 
 from seqlab.errors import DataFileError
 from seqlab.tasks import parallel_tokenize
-from seqlab.tasks.flat_encoding import encode_training_pairs, encode_training_texts
+from seqlab.tasks.flat_encoding import (
+    encode_texts,
+    encode_training_pairs,
+    encode_training_texts,
+    tokenize_training_pairs,
+    word_vocabularies,
+)
 from seqlab.tasks.tokenizers import SentencePieceTokenizer, Tokenizer, WordTokenizer
 from seqlab.tasks.tsv import TsvConfig, TsvTranslationDataModule
 from seqlab.tasks.vector_tokenize import tokenize_pairs
+from seqlab.tasks.vocab import UNK_ID
 from tests.conftest import ROOT, clean_error
 
 DATA = ROOT.parent / "shared" / "data"
@@ -84,6 +91,40 @@ def test_plain_pairs_give_each_side_its_texts():
     assert source.lengths.tolist() == [3, 2] and target.lengths.tolist() == [2, 1]
     assert [source.types[i] for i in source.ids] == ["a", "b", "￭.", "Été", "!"]
     assert [target.types[i] for i in target.ids] == ["c", "d", "x"]
+
+
+# training lines, then texts to encode by the training keys: seen and unseen words, the
+# specials' spellings, a joiner written in the text itself (its word is also a joined mark
+# of the training text) and a word the training text holds only with such a joiner
+KEYED_TRAIN = "Ein Hund , der läuft .\tA dog, running.\r\nZwei ￭, (Katzen) <unk>\tTwo ￭cats <pad>\n"
+KEYED_OTHER = [
+    "ein Hund ￭, <pad> <bos> neu",
+    "A dog, ￭cats (cats) <eos>",
+    "",
+    "Zwei\u00a0Katzen, <unk>. ￭￭",
+]
+
+
+@pytest.mark.parametrize("tokenizer", [Tokenizer(), WordTokenizer(), WordTokenizer(lowercase=True)])
+@pytest.mark.parametrize("shared", [False, True])
+def test_other_texts_by_the_training_keys_equal_them_by_the_vocabulary(
+    tokenizer, shared, monkeypatch
+):
+    monkeypatch.setattr(parallel_tokenize, "CHUNK", 2)  # chunks share the unseen types
+    monkeypatch.setattr(parallel_tokenize, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(parallel_tokenize, "default_workers", lambda: 2)
+    pairs = tokenize_training_pairs(KEYED_TRAIN.encode(), tokenizer, shared)
+    assert pairs is not None
+    ((source_vocab, target_vocab), _), keys = word_vocabularies(pairs, 1, None)
+    texts = KEYED_OTHER * 3
+    for vocab, side_keys in ((source_vocab, keys[0]), (target_vocab, keys[1])):
+        seen = len(side_keys.table)
+        by_keys = encode_texts(texts, tokenizer, vocab, side_keys)
+        by_words = encode_texts(texts, tokenizer, vocab)
+        assert as_lists(by_keys) == as_lists(by_words)
+        assert len(side_keys.table) == seen  # the unseen types are not added
+    found = as_lists(encode_texts(texts, tokenizer, source_vocab, keys[0]))
+    assert UNK_ID in found[0] and found[0][:2] != [UNK_ID, UNK_ID]  # "neu"; "Hund" is seen
 
 
 def write(path: Path, raw: bytes) -> str:
@@ -164,6 +205,7 @@ def sentencepiece_module(tmp_path: Path, train: bytes, shared: bool) -> TsvTrans
         vocab_size=300,
         lowercase=True,
         shared_vocab=shared,
+        min_freq=3,  # pieces counted from their words' counts: the same ones left out
         cache=False,
     )
     return TsvTranslationDataModule(config)

@@ -5,6 +5,7 @@ corpora."""
 from __future__ import annotations
 
 import random
+import re
 import threading
 
 import numpy as np
@@ -175,3 +176,14 @@ def test_long_tokens_are_hashed_to_their_last_character():
     assert chunk is not None
     assert len(chunk.types) == 4
     assert tokens_of(chunk) == [[t] for t in texts]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    ["", "1", "0", "111", "000", "0110", "1001", "10101", "0011100111", "1100"],
+)
+def test_runs_are_the_stretches_of_set_entries(flags):
+    inside = np.array([c == "1" for c in flags], dtype=bool)
+    starts, ends = vector_tokenize._runs(inside)
+    expected = [(m.start(), m.end()) for m in re.finditer("1+", flags)]
+    assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == expected

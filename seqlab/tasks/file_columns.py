@@ -10,6 +10,7 @@ reading. A :class:`FileColumn` gives the sample's texts exactly as the file's co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import overload
 
@@ -18,27 +19,46 @@ import numpy as np
 LINE_SCAN_BYTES = 1 << 24  # the newline search runs over blocks of this size
 
 
-def line_starts(raw: bytes) -> np.ndarray:
-    """Where each line of ``raw`` starts, and ``len(raw)`` last (int64); ``raw`` ends with a
-    newline. Found a block at a time (no byte-sized array of the whole file)."""
+def _byte_positions(raw: bytes, byte: int) -> np.ndarray:
+    """Where ``byte`` is in ``raw`` (int64), found a block at a time (no byte-sized array of
+    the whole file)."""
     units = np.frombuffer(raw, dtype=np.uint8)
-    ends = [
-        np.flatnonzero(units[start : start + LINE_SCAN_BYTES] == 10) + start
+    found = [
+        np.flatnonzero(units[start : start + LINE_SCAN_BYTES] == byte) + start
         for start in range(0, len(units), LINE_SCAN_BYTES)
     ]
-    newlines = np.concatenate([np.zeros(0, dtype=np.int64), *ends])
-    return np.concatenate([[0], newlines + 1]).astype(np.int64)  # the last is len(raw)
+    return np.concatenate([np.zeros(0, dtype=np.int64), *found]).astype(np.int64)
+
+
+def line_starts(raw: bytes) -> np.ndarray:
+    """Where each line of ``raw`` starts, and ``len(raw)`` last (int64); ``raw`` ends with a
+    newline."""
+    return np.concatenate([[0], _byte_positions(raw, 10) + 1])  # the last is len(raw)
+
+
+def tab_positions(raw: bytes) -> np.ndarray:
+    """Where the tabs of ``raw`` are (int64): one per line in a file of plain pairs."""
+    return _byte_positions(raw, 9)
 
 
 class FileColumn(Sequence[str]):
     """Texts of ``source<TAB>target`` lines held as bytes (every line one tab, valid UTF-8:
     checked by the caller), decoded when indexed. ``sides`` (0: sources, 1: targets) lists
     whole columns one after another: ``sources + targets`` is ``FileColumn(.., (0, 1))``.
-    ``starts``: :func:`line_starts` of ``raw``."""
+    ``starts``: :func:`line_starts` of ``raw``; ``tabs``: its :func:`tab_positions` (found
+    when first needed if not given). A slice's texts are decoded at once."""
 
-    def __init__(self, raw: bytes, starts: np.ndarray, sides: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        raw: bytes,
+        starts: np.ndarray,
+        sides: tuple[int, ...],
+        tabs: np.ndarray | None = None,
+    ) -> None:
         self.raw, self.starts, self.sides = raw, starts, sides
         self.lines = len(starts) - 1
+        if tabs is not None:
+            self.tabs = tabs
 
     def __len__(self) -> int:
         return self.lines * len(self.sides)
@@ -51,23 +71,42 @@ class FileColumn(Sequence[str]):
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
         if isinstance(index, slice):
-            return [self._text(i) for i in range(len(self))[index]]
+            return self._texts(np.arange(len(self))[index])
         if not -len(self) <= index < len(self):
             raise IndexError(f"text {index} of {len(self)}")
-        return self._text(index % len(self))
+        return self._texts(np.array([index % len(self)]))[0]
 
-    def _text(self, index: int) -> str:
-        side, line = self.sides[index // self.lines], index % self.lines
-        start, end = int(self.starts[line]), int(self.starts[line + 1]) - 1  # without "\n"
-        return self.raw[start:end].decode("utf-8").rstrip("\r").split("\t")[side]
+    def _texts(self, indices: np.ndarray) -> list[str]:
+        """The texts at these indices: their bytes (the target's without the line's trailing
+        carriage returns) joined by newlines, which no text holds, and decoded at once."""
+        if not len(indices):
+            return []
+        target = np.asarray(self.sides, dtype=bool)[indices // self.lines]
+        lines = indices % self.lines
+        tabs = self.tabs[lines]
+        begins = np.where(target, tabs + 1, self.starts[lines])
+        ends = np.where(target, self.starts[lines + 1] - 1, tabs)
+        units = np.frombuffer(self.raw, dtype=np.uint8)
+        returns = np.flatnonzero(target & (ends > begins) & (units[ends - 1] == 13))
+        while len(returns):  # a target's trailing carriage returns, one a round
+            ends[returns] -= 1
+            returns = returns[(ends[returns] > begins[returns]) & (units[ends[returns] - 1] == 13)]
+        raw = self.raw
+        parts = [raw[b:e] for b, e in zip(begins.tolist(), ends.tolist(), strict=True)]
+        return b"\n".join(parts).decode("utf-8").split("\n")
+
+    @functools.cached_property
+    def tabs(self) -> np.ndarray:
+        """Where each line's one tab is (int64)."""
+        return tab_positions(self.raw)
 
     def __add__(self, other: FileColumn) -> FileColumn:  # type: ignore[override]
         if other.raw is not self.raw:
             raise ValueError("only columns of the same file can be joined")
-        return FileColumn(self.raw, self.starts, self.sides + other.sides)
+        return FileColumn(self.raw, self.starts, self.sides + other.sides, self.tabs)
 
 
 def file_columns(raw: bytes) -> tuple[FileColumn, FileColumn]:
     """The sources and the targets of the lines of ``raw`` (ending with a newline)."""
-    starts = line_starts(raw)
-    return FileColumn(raw, starts, (0,)), FileColumn(raw, starts, (1,))
+    starts, tabs = line_starts(raw), tab_positions(raw)
+    return FileColumn(raw, starts, (0,), tabs), FileColumn(raw, starts, (1,), tabs)

@@ -11,6 +11,7 @@ treat as a space are encoded whole.
 
 from __future__ import annotations
 
+import functools
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from seqlab.tasks.parallel_tokenize import tokenize_chunks, tokenize_pair_chunks
 from seqlab.tasks.segments import segment_positions
 from seqlab.tasks.tokenizers import JOINER, SentencePieceTokenizer, Tokenizer
 from seqlab.tasks.vector_tokenize import TokenizedChunk, TypeTable
-from seqlab.tasks.vocab import UNK_ID, Vocab
+from seqlab.tasks.vocab import SPECIALS, UNK_ID, Vocab
 
 Flat = tuple[Tensor, Tensor]  # ids (N,) int32, offsets (texts + 1,) int64
 EXPAND_WORDS = 1 << 20
@@ -49,11 +50,21 @@ def encode_training_texts(
 @dataclass
 class PairWords:
     """Training pairs tokenized into words, in provisional ids: each side's (ids, offsets),
-    and the word of each provisional id per side (one list for both sides when ``shared``)."""
+    and the types that numbered them per side (one for both sides when ``shared``)."""
 
-    words: tuple[list[str], list[str]]
+    types: tuple[_ProvisionalTypes, _ProvisionalTypes]
     flats: tuple[Flat, Flat]
     shared: bool
+
+    @property
+    def words(self) -> tuple[list[str], list[str]]:
+        """The word of each provisional id, per side."""
+        return self.types[0].words, self.types[1].words
+
+    @property
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tokens of each provisional id (int64), per side."""
+        return self.types[0].counts, self.types[1].counts
 
 
 def tokenize_training_pairs(raw: bytes, tokenizer: Tokenizer, shared: bool) -> PairWords | None:
@@ -72,26 +83,38 @@ def tokenize_training_pairs(raw: bytes, tokenizer: Tokenizer, shared: bool) -> P
         if chunks is None:
             return None
         for side, (chunk, known) in enumerate(chunks):
-            parts[side].append(sides[side].token_ids(chunk, known))
+            local = sides[side].local_ids(chunk, known)
+            sides[side].count(local, chunk.type_counts())
+            parts[side].append(local.astype(np.int32)[chunk.ids])
             lengths[side].append(chunk.lengths)
     flats = _flat(parts[0], lengths[0]), _flat(parts[1], lengths[1])
-    return PairWords((source_types.words, target_types.words), flats, shared)
+    return PairWords((source_types, target_types), flats, shared)
 
 
 Vocabularies = tuple[tuple[Vocab, Vocab], tuple[Flat, Flat]]
 
 
-def word_vocabularies(pairs: PairWords, min_freq: int, max_vocab: int | None) -> Vocabularies:
+def word_vocabularies(
+    pairs: PairWords, min_freq: int, max_vocab: int | None
+) -> tuple[Vocabularies, tuple[VocabularyKeys, VocabularyKeys]]:
     """The vocabularies of the pairs' words (one for both sides when shared), and each
     side's (ids, offsets) in its vocabulary's ids, as :func:`encode_training_texts` gives
-    them for the file's two columns."""
+    them for the file's two columns; and each side's :class:`VocabularyKeys`, which encode
+    other texts of the same tokenizer in the vocabulary."""
     limits = (min_freq, max_vocab)
     if pairs.shared:
-        vocab, (source, target) = _vocabulary(pairs.words[0], list(pairs.flats), *limits)
-        return (vocab, vocab), (source, target)
-    source_vocab, (source,) = _vocabulary(pairs.words[0], [pairs.flats[0]], *limits)
-    target_vocab, (target,) = _vocabulary(pairs.words[1], [pairs.flats[1]], *limits)
-    return (source_vocab, target_vocab), (source, target)
+        vocab, table = _vocabulary_ids(pairs.words[0], pairs.counts[0], *limits)
+        source, target = (_renumbered(flat, table) for flat in pairs.flats)
+        keys = VocabularyKeys(pairs.types[0], table, vocab)
+        return ((vocab, vocab), (source, target)), (keys, keys)
+    source_vocab, source_table = _vocabulary_ids(pairs.words[0], pairs.counts[0], *limits)
+    target_vocab, target_table = _vocabulary_ids(pairs.words[1], pairs.counts[1], *limits)
+    flats = _renumbered(pairs.flats[0], source_table), _renumbered(pairs.flats[1], target_table)
+    keys = (
+        VocabularyKeys(pairs.types[0], source_table, source_vocab),
+        VocabularyKeys(pairs.types[1], target_table, target_vocab),
+    )
+    return ((source_vocab, target_vocab), flats), keys
 
 
 def encode_training_pairs(
@@ -100,7 +123,7 @@ def encode_training_pairs(
     """:func:`tokenize_training_pairs`, then :func:`word_vocabularies` (None where the bytes
     are declined)."""
     pairs = tokenize_training_pairs(raw, tokenizer, shared)
-    return None if pairs is None else word_vocabularies(pairs, min_freq, max_vocab)
+    return None if pairs is None else word_vocabularies(pairs, min_freq, max_vocab)[0]
 
 
 def piece_vocabularies(
@@ -113,41 +136,50 @@ def piece_vocabularies(
     sentencepiece pieces, each distinct word encoded once, and the vocabularies of the pieces,
     as :func:`encode_training_texts` gives them for the file's two columns. The texts must
     hold none of the tokenizers' ``non_splitting_spaces`` (where the pieces of a text are
-    not its words' pieces one after another)."""
+    not its words' pieces one after another). A piece's count is the sum of its words'
+    counts, so the vocabulary comes before the texts are expanded into pieces, which are
+    then written in its ids."""
     limits = (min_freq, max_vocab)
     if pairs.shared:
         pieces = _WordPieces(tokenizers[0])
         pieces.add(pairs.words[0])
-        flats = [_pieces_of_words(flat, pieces) for flat in pairs.flats]
-        vocab, (source, target) = _vocabulary(tokenizers[0].pieces(), flats, *limits)
+        vocab, table = _vocabulary_ids(
+            tokenizers[0].pieces(), pieces.piece_counts(pairs.counts[0]), *limits
+        )
+        source, target = (_pieces_of_words(flat, pieces, table) for flat in pairs.flats)
         return (vocab, vocab), (source, target)
     vocabs, encoded = [], []
-    for words, flat, tokenizer in zip(pairs.words, pairs.flats, tokenizers, strict=True):
+    for words, flat, counts, tokenizer in zip(
+        pairs.words, pairs.flats, pairs.counts, tokenizers, strict=True
+    ):
         pieces = _WordPieces(tokenizer)
         pieces.add(words)
-        vocab, (side,) = _vocabulary(tokenizer.pieces(), [_pieces_of_words(flat, pieces)], *limits)
+        vocab, table = _vocabulary_ids(tokenizer.pieces(), pieces.piece_counts(counts), *limits)
         vocabs.append(vocab)
-        encoded.append(side)
+        encoded.append(_pieces_of_words(flat, pieces, table))
     return (vocabs[0], vocabs[1]), (encoded[0], encoded[1])
 
 
-def _pieces_of_words(flat: Flat, pieces: _WordPieces) -> Flat:
-    """Texts in word indices of ``pieces`` -> the same texts in sentencepiece ids."""
-    ids, offsets = _expand_texts(flat[0].numpy(), flat[1].numpy(), pieces)
+def _pieces_of_words(flat: Flat, pieces: _WordPieces, table: np.ndarray) -> Flat:
+    """Texts in word indices of ``pieces`` -> the same texts in vocabulary ids (``table``:
+    sentencepiece id -> vocabulary id)."""
+    piece_ids = table[np.frombuffer(pieces.pieces, dtype=np.int32)]
+    ids, offsets = _expand_texts(flat[0].numpy(), flat[1].numpy(), pieces, piece_ids)
     return torch.from_numpy(ids), torch.from_numpy(offsets)
 
 
 def _expand_texts(
-    words: np.ndarray, offsets: np.ndarray, pieces: _WordPieces
+    words: np.ndarray, offsets: np.ndarray, pieces: _WordPieces, piece_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Texts in word indices of ``pieces`` (flat, with offsets) -> their pieces (int32) and
-    the texts' offsets into them (int64), expanded EXPAND_WORDS words at a time (arrays of a
+    """Texts in word indices of ``pieces`` (flat, with offsets) -> their pieces (int32; each
+    piece written as ``piece_ids`` gives it, by its place in ``pieces.pieces``) and the
+    texts' offsets into them (int64), expanded EXPAND_WORDS words at a time (arrays of a
     whole corpus' pieces are several times slower to build than blocks that stay in the
     processor's caches)."""
     parts, piece_offsets, done = [], np.zeros(len(offsets), dtype=np.int64), 0
     for start in range(0, len(words), EXPAND_WORDS):
         stop = min(start + EXPAND_WORDS, len(words))
-        ids, word_counts = pieces.expand(words[start:stop])
+        ids, word_counts = pieces.expand(words[start:stop], piece_ids)
         through = np.cumsum(word_counts)  # pieces up to and with each word of the block
         first, last = np.searchsorted(offsets, [start + 1, stop + 1])  # texts ending here
         piece_offsets[first:last] = done + through[offsets[first:last] - start - 1]
@@ -165,6 +197,15 @@ def _vocabulary(
     counts = np.zeros(len(words), dtype=np.int64)
     for flat, _ in encoded:
         counts += np.bincount(flat.numpy(), minlength=len(words))
+    vocab, table = _vocabulary_ids(words, counts, min_freq, max_vocab)
+    return vocab, [_renumbered(flat, table) for flat in encoded]
+
+
+def _vocabulary_ids(
+    words: list[str], counts: np.ndarray, min_freq: int, max_vocab: int | None
+) -> tuple[Vocab, np.ndarray]:
+    """The vocabulary of types with these token counts (``words``: provisional id -> type),
+    and the vocabulary id of each provisional id (int32)."""
     merged = None
     if JOINER in "".join(words) and len(set(words)) != len(words):
         # a type under two keys: a joiner written in the text itself
@@ -172,15 +213,23 @@ def _vocabulary(
         merged = np.array([index.setdefault(w, len(index)) for w in words], dtype=np.int64)
         words, counts = list(index), np.bincount(merged, weights=counts).astype(np.int64)
     vocab, renumber = Vocab.from_count_array(words, counts, min_freq, max_vocab)
-    table = renumber if merged is None else renumber[merged]
-    return vocab, [
-        (torch.from_numpy(table[flat.numpy()]) if len(flat) else flat, offsets)
-        for flat, offsets in encoded
-    ]
+    return vocab, (renumber if merged is None else renumber[merged])
 
 
-def encode_texts(texts: list[str], tokenizer: Tokenizer, vocab: Vocab) -> Flat:
-    """Texts -> (ids (N,) int32, offsets (len + 1,)) in the vocabulary's ids."""
+def _renumbered(flat: Flat, table: np.ndarray) -> Flat:
+    """Texts in provisional ids -> in the ids ``table`` gives them."""
+    ids, offsets = flat
+    return (torch.from_numpy(table[ids.numpy()]) if len(ids) else ids), offsets
+
+
+def encode_texts(
+    texts: list[str], tokenizer: Tokenizer, vocab: Vocab, keys: VocabularyKeys | None = None
+) -> Flat:
+    """Texts -> (ids (N,) int32, offsets (len + 1,)) in the vocabulary's ids; by the
+    training types' ``keys`` where given (whitespace and word tokenizers: ``keys`` from the
+    training texts of this same tokenizer)."""
+    if keys is not None:
+        return _map_chunks(texts, tokenizer, keys)
     if isinstance(tokenizer, SentencePieceTokenizer):
         flat, offsets = sentencepiece_ids(texts, tokenizer)
         pieces = tokenizer.pieces()
@@ -249,10 +298,62 @@ class _ProvisionalTypes(ChunkTypes):
     def __init__(self) -> None:
         super().__init__(self._provisional)
         self.words: list[str] = []
+        self._counts = np.zeros(1024, dtype=np.int64)
+
+    def count(self, ids: np.ndarray, counts: np.ndarray) -> None:
+        """Add these token counts of the provisional ids ``ids``."""
+        if len(self.words) > len(self._counts):
+            self._counts = np.concatenate(
+                [self._counts, np.zeros(max(len(self.words), 2 * len(self._counts)), np.int64)]
+            )
+        np.add.at(self._counts, ids, counts)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The tokens counted of each provisional id (int64)."""
+        return self._counts[: len(self.words)]
 
     def _provisional(self, names: list[str]) -> list[int]:
         self.words.extend(names)
         return list(range(len(self.words) - len(names), len(self.words)))
+
+
+class VocabularyKeys(ChunkTypes):
+    """A vocabulary's ids of the training types, found by their keys in the table that
+    numbered them: other texts of the same tokenizer are encoded with a string only for the
+    types the training texts never held, not a word -> id dictionary of the vocabulary (for
+    half a million words, a third of a second to build). ``table``: vocabulary id of each
+    id of ``types``.
+
+    A type the training texts never held is <unk>, unless its string is still a vocabulary
+    word: a special's spelling, or a word holding a joiner (the word tokenizer's joiners
+    are part of a key, so a joiner written in the text itself gives a key of its own)."""
+
+    def __init__(self, types: ChunkTypes, table: np.ndarray, vocab: Vocab) -> None:
+        super().__init__(self._unseen_ids)
+        self.table = types.table
+        self.key_ids = table[types.key_ids].astype(np.int64)
+        self.vocab = vocab
+
+    def local_ids(self, chunk: TokenizedChunk, known: np.ndarray | None = None) -> np.ndarray:
+        """The id of each local type of the chunk (int64), given :meth:`known_ids`; the
+        table is left as it is."""
+        ids = self.known_ids(chunk) if known is None else known.copy()
+        unseen = np.flatnonzero(ids < 0)
+        if len(unseen):
+            ids[unseen] = self._unseen_ids(chunk.type_strings(unseen))
+        return ids
+
+    def _unseen_ids(self, names: list[str]) -> list[int]:
+        spelled = self._spelled
+        return [spelled.get(name, UNK_ID) for name in names]
+
+    @functools.cached_property
+    def _spelled(self) -> dict[str, int]:
+        """The ids of the vocabulary's words that an unseen key may still spell."""
+        return {
+            word: i for i, word in enumerate(self.vocab.itos) if i < len(SPECIALS) or JOINER in word
+        }
 
 
 def _map_chunks(texts: list[str], tokenizer: Tokenizer, types: ChunkTypes) -> Flat:
@@ -281,12 +382,20 @@ class _WordPieces:
         self.counts.frombytes(counts.tobytes())
         return list(range(first, len(self.counts)))
 
-    def expand(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The pieces of a sequence of word indices, flat, and the pieces of each word."""
+    def piece_counts(self, word_counts: np.ndarray) -> np.ndarray:
+        """The tokens of each sentencepiece id in texts holding each word ``word_counts``
+        times (int64)."""
+        pieces = np.frombuffer(self.pieces, dtype=np.int32)
+        weights = np.repeat(word_counts, np.frombuffer(self.counts, dtype=np.int64))
+        size = self.tokenizer.processor.get_piece_size()
+        return np.rint(np.bincount(pieces, weights=weights, minlength=size)).astype(np.int64)
+
+    def expand(self, words: np.ndarray, piece_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pieces of a sequence of word indices, flat, each written as ``piece_ids``
+        gives it (by its place in ``pieces``), and the pieces of each word."""
         word_counts = np.frombuffer(self.counts, dtype=np.int64)[words]
         starts = np.frombuffer(self.starts, dtype=np.int64)[words]
-        pieces = np.frombuffer(self.pieces, dtype=np.int32)
-        return pieces[segment_positions(starts, word_counts)], word_counts
+        return piece_ids[segment_positions(starts, word_counts)], word_counts
 
 
 def sentencepiece_ids(texts: list[str], tokenizer: SentencePieceTokenizer) -> Flat:
@@ -301,7 +410,10 @@ def sentencepiece_ids(texts: list[str], tokenizer: SentencePieceTokenizer) -> Fl
     )
     for chunk, known in chunks:
         token_offsets = np.concatenate([[0], np.cumsum(chunk.lengths)])
-        pieces, piece_offsets = _expand_texts(types.token_ids(chunk, known), token_offsets, words)
+        token_ids = types.token_ids(chunk, known)  # new words' pieces added
+        own_ids = np.frombuffer(words.pieces, dtype=np.int32)
+        pieces, piece_offsets = _expand_texts(token_ids, token_offsets, words, own_ids)
+        del own_ids  # the next chunk's words extend the array it views
         piece_ends, text_lengths = piece_offsets[1:], np.diff(piece_offsets)
         if len(chunk.flagged):  # encoded whole: the model joins words across these spaces
             whole = [texts[done + i] for i in chunk.flagged.tolist()]

@@ -30,6 +30,7 @@ from seqlab.tasks import encoded_cache
 from seqlab.tasks.batching import Batch, length_loader
 from seqlab.tasks.file_columns import file_columns
 from seqlab.tasks.flat_encoding import (
+    VocabularyKeys,
     encode_texts,
     encode_training_texts,
     piece_vocabularies,
@@ -181,6 +182,9 @@ class Seq2SeqDataModule(L.LightningDataModule):
         self.source_tokenizer: Tokenizer | None = None
         self.target_tokenizer: Tokenizer | None = None
         self.setup_seconds: dict[str, float] = {}  # of the last setup that encoded the data
+        # the training types' keys (whitespace and word tokenizers, from the file's bytes),
+        # kept until the other splits are encoded by them
+        self._training_keys: tuple[VocabularyKeys, VocabularyKeys] | None = None
 
     def make_texts(self) -> dict[str, list[TextPair]]:
         raise NotImplementedError
@@ -303,11 +307,13 @@ class Seq2SeqDataModule(L.LightningDataModule):
                 self._encode_training_texts(sources, targets)
         source_tokenizer, target_tokenizer = self.source_tokenizer, self.target_tokenizer
         assert source_tokenizer is not None and target_tokenizer is not None
+        keys = self._training_keys or (None, None)
+        self._training_keys = None  # their tables: memory
         for split, (src_texts, tgt_texts) in texts.items():
             if split not in self.splits:
                 self.splits[split] = EncodedPairs(
-                    encode_texts(src_texts, source_tokenizer, self.source_vocab),
-                    encode_texts(tgt_texts, target_tokenizer, self.target_vocab),
+                    encode_texts(src_texts, source_tokenizer, self.source_vocab, keys[0]),
+                    encode_texts(tgt_texts, target_tokenizer, self.target_vocab, keys[1]),
                 )
         if self.length_ratio is None:
             train = self.splits["train"]
@@ -350,7 +356,9 @@ class Seq2SeqDataModule(L.LightningDataModule):
             return 0.0
         limits = (self.min_freq, self.max_vocab)
         if not learns:
-            (self.source_vocab, self.target_vocab), (src, tgt) = word_vocabularies(pairs, *limits)
+            ((self.source_vocab, self.target_vocab), (src, tgt)), self._training_keys = (
+                word_vocabularies(pairs, *limits)
+            )
             self.splits["train"] = EncodedPairs(src, tgt)
             return 0.0
         start = time.perf_counter()

@@ -174,7 +174,7 @@ class TypeTable:
         ids = np.full(len(first), -1, dtype=np.int64)
         todo = np.arange(len(first))
         while len(todo):
-            rows = slots_array[slots[todo]]
+            rows = np.take(slots_array, slots[todo], axis=0)  # quicker than indexing rows
             held = rows[:, 2] > 0
             found = held & (rows[:, 0] == first[todo]) & (rows[:, 1] == second[todo])
             ids[todo[found]] = rows[found, 2].astype(np.int64) - 1
@@ -194,7 +194,7 @@ class TypeTable:
         slots = (first >> np.uint64(64 - self.bits)).astype(np.int64)
         placed = np.full(len(first), -1, dtype=np.int64)
         if self.count:  # keys already in the table, in their home slot
-            rows = self.slots[slots]
+            rows = np.take(self.slots, slots, axis=0)
             known = (rows[:, 2] > 0) & (rows[:, 0] == first) & (rows[:, 1] == second)
             placed[known] = slots[known]
             todo = np.flatnonzero(~known)
@@ -203,7 +203,7 @@ class TypeTable:
         claims = []
         while len(todo):
             wanted = slots[todo]
-            rows = self.slots[wanted]
+            rows = np.take(self.slots, wanted, axis=0)
             held = rows[:, 2] > 0
             free = ~held & (self.owner[wanted] < 0)
             self.owner[wanted[free]] = todo[free]
@@ -220,15 +220,19 @@ class TypeTable:
             claimed = np.unique(claimed)
         else:
             claimed = np.flatnonzero(self.owner >= 0)
-        examples = self.owner[claimed]
-        order = np.argsort(examples, kind="stable")
-        claimed, examples = claimed[order], examples[order]
+        examples = self.owner[claimed]  # the batch position that claimed each slot
         self.owner[claimed] = -1
-        self.slots[claimed, 0] = first[examples]
-        self.slots[claimed, 1] = second[examples]
-        self.slots[claimed, 2] = np.arange(self.count + 1, self.count + 1 + len(claimed))
+        present = np.zeros(len(first), dtype=bool)
+        present[examples] = True
+        rank = np.cumsum(present) - 1  # new ids in the order of the batch positions
+        fields = self.slots.reshape(-1)  # row r's fields at 3r, 3r + 1, 3r + 2: written in
+        at = 3 * claimed  # the order of the slots, the quickest for a table out of cache
+        fields[at] = first[examples]
+        fields[at + 1] = second[examples]
+        fields[at + 2] = self.count + 1 + rank[examples]
         self.count += len(claimed)
-        return self.slots[placed, 2].astype(np.int64) - 1, examples
+        examples = np.flatnonzero(present)
+        return fields[3 * placed + 2].astype(np.int64) - 1, examples
 
 
 def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -268,7 +272,8 @@ class TokenizedChunk:
     chunk; utf8, starts, ends, salt: local type i is the UTF-8 text
     ``utf8[starts[i]:ends[i]]`` with the joiner before it where ``salt[i] & 1`` and after it
     where ``salt[i] & 2``; flagged (int64): the positions of the texts that hold any of the
-    characters the caller asked about.
+    characters the caller asked about; counts (types,) int64: the tokens of each local type,
+    where already counted (see :meth:`type_counts`).
     """
 
     ids: np.ndarray
@@ -280,6 +285,13 @@ class TokenizedChunk:
     ends: np.ndarray
     salt: np.ndarray
     flagged: np.ndarray
+    counts: np.ndarray | None = None
+
+    def type_counts(self) -> np.ndarray:
+        """The tokens of each local type (int64)."""
+        if self.counts is None:
+            self.counts = np.bincount(self.ids, minlength=len(self.first)).astype(np.int64)
+        return self.counts
 
     def type_strings(self, local: np.ndarray) -> list[str]:
         """The strings of these local types: their bytes gathered into one text, a newline
@@ -298,8 +310,8 @@ class TokenizedChunk:
         """The chunk of the tokens where ``tokens`` (bool, one per token) is set, which make
         texts of these ``lengths``, holding only their own types, renumbered."""
         ids = self.ids[tokens]
-        used = np.zeros(len(self.first), dtype=bool)
-        used[ids] = True
+        counts = np.bincount(ids, minlength=len(self.first))
+        used = counts > 0
         types = np.flatnonzero(used)
         renumber = np.cumsum(used, dtype=np.int32) - 1
         return TokenizedChunk(
@@ -312,6 +324,7 @@ class TokenizedChunk:
             self.ends[types],
             self.salt[types],
             np.zeros(0, dtype=np.int64),
+            counts[types].astype(np.int64),
         )
 
     @property
@@ -426,9 +439,7 @@ def _tokenize(kind: str, text: str, utf8: bytes) -> tuple[TokenizedChunk, np.nda
     (see _byte_classes), and tokens start and end at character boundaries."""
     units = np.frombuffer(utf8, dtype=np.uint8)
     if kind != "word":
-        space = _byte_spaces(units, len(utf8) == len(text))
-        edges = np.diff(space.view(np.int8), prepend=np.int8(1), append=np.int8(1))
-        starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
+        starts, ends = _runs(~_byte_spaces(units, len(utf8) == len(text)))
         salt = np.zeros(len(starts), dtype=np.uint8)
     else:
         starts, ends, salt = _word_tokens(*_byte_classes(units))
@@ -446,6 +457,19 @@ def _tokenize(kind: str, text: str, utf8: bytes) -> tuple[TokenizedChunk, np.nda
         np.zeros(0, dtype=np.int64),
     )
     return chunk, starts, units
+
+
+def _runs(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of set entries of ``inside`` (bool) starts, and where it ends (the
+    position after its last entry): the places where an entry differs from the one before
+    it (with unset ones before the first and after the last) alternate between the two."""
+    if not len(inside):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    change = np.empty(len(inside) + 1, dtype=bool)
+    change[0], change[-1] = inside[0], inside[-1]
+    np.not_equal(inside[1:], inside[:-1], out=change[1:-1])
+    edges = np.flatnonzero(change)
+    return edges[0::2], edges[1::2]
 
 
 def chunk_of_token_lists(token_lists: list[list[str]], flagged: list[int]) -> TokenizedChunk:
