@@ -49,11 +49,13 @@ def encode_training_texts(
 
 @dataclass
 class PairWords:
-    """Training pairs tokenized into words, in provisional ids: each side's (ids, offsets),
-    and the types that numbered them per side (one for both sides when ``shared``)."""
+    """Training pairs tokenized into words, in provisional ids: each side's ids (a chunk of
+    lines at a time: ``parts``) and its texts' offsets into them, and the types that
+    numbered them per side (one for both sides when ``shared``)."""
 
     types: tuple[_ProvisionalTypes, _ProvisionalTypes]
-    flats: tuple[Flat, Flat]
+    parts: tuple[list[np.ndarray], list[np.ndarray]]
+    offsets: tuple[Tensor, Tensor]
     shared: bool
 
     @property
@@ -87,8 +89,8 @@ def tokenize_training_pairs(raw: bytes, tokenizer: Tokenizer, shared: bool) -> P
             sides[side].count(local, chunk.type_counts())
             parts[side].append(local.astype(np.int32)[chunk.ids])
             lengths[side].append(chunk.lengths)
-    flats = _flat(parts[0], lengths[0]), _flat(parts[1], lengths[1])
-    return PairWords((source_types, target_types), flats, shared)
+    offsets = _offsets(lengths[0]), _offsets(lengths[1])
+    return PairWords((source_types, target_types), parts, offsets, shared)
 
 
 Vocabularies = tuple[tuple[Vocab, Vocab], tuple[Flat, Flat]]
@@ -104,12 +106,18 @@ def word_vocabularies(
     limits = (min_freq, max_vocab)
     if pairs.shared:
         vocab, table = _vocabulary_ids(pairs.words[0], pairs.counts[0], *limits)
-        source, target = (_renumbered(flat, table) for flat in pairs.flats)
+        source, target = (
+            (_joined(parts, table), offsets)
+            for parts, offsets in zip(pairs.parts, pairs.offsets, strict=True)
+        )
         keys = VocabularyKeys(pairs.types[0], table, vocab)
         return ((vocab, vocab), (source, target)), (keys, keys)
     source_vocab, source_table = _vocabulary_ids(pairs.words[0], pairs.counts[0], *limits)
     target_vocab, target_table = _vocabulary_ids(pairs.words[1], pairs.counts[1], *limits)
-    flats = _renumbered(pairs.flats[0], source_table), _renumbered(pairs.flats[1], target_table)
+    flats = (
+        (_joined(pairs.parts[0], source_table), pairs.offsets[0]),
+        (_joined(pairs.parts[1], target_table), pairs.offsets[1]),
+    )
     keys = (
         VocabularyKeys(pairs.types[0], source_table, source_vocab),
         VocabularyKeys(pairs.types[1], target_table, target_vocab),
@@ -146,17 +154,20 @@ def piece_vocabularies(
         vocab, table = _vocabulary_ids(
             tokenizers[0].pieces(), pieces.piece_counts(pairs.counts[0]), *limits
         )
-        source, target = (_pieces_of_words(flat, pieces, table) for flat in pairs.flats)
+        source, target = (
+            _pieces_of_words((_joined(parts), offsets), pieces, table)
+            for parts, offsets in zip(pairs.parts, pairs.offsets, strict=True)
+        )
         return (vocab, vocab), (source, target)
     vocabs, encoded = [], []
-    for words, flat, counts, tokenizer in zip(
-        pairs.words, pairs.flats, pairs.counts, tokenizers, strict=True
+    for words, parts, offsets, counts, tokenizer in zip(
+        pairs.words, pairs.parts, pairs.offsets, pairs.counts, tokenizers, strict=True
     ):
         pieces = _WordPieces(tokenizer)
         pieces.add(words)
         vocab, table = _vocabulary_ids(tokenizer.pieces(), pieces.piece_counts(counts), *limits)
         vocabs.append(vocab)
-        encoded.append(_pieces_of_words(flat, pieces, table))
+        encoded.append(_pieces_of_words((_joined(parts), offsets), pieces, table))
     return (vocabs[0], vocabs[1]), (encoded[0], encoded[1])
 
 
@@ -242,11 +253,27 @@ def encode_texts(
 
 
 def _flat(parts: list[np.ndarray], lengths: list[np.ndarray]) -> Flat:
-    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    return _joined(parts), _offsets(lengths)
+
+
+def _joined(parts: list[np.ndarray], table: np.ndarray | None = None) -> Tensor:
+    """The parts' ids one after another (int32), each written as ``table`` gives it where
+    given: one pass, a part at a time (the whole corpus' ids converted to indices at once
+    would be one more array of eight bytes a token)."""
+    ids = np.empty(sum(map(len, parts)), dtype=np.int32)
+    done = 0
+    for part in parts:
+        ids[done : done + len(part)] = part if table is None else table[part]
+        done += len(part)
+    return torch.from_numpy(ids)
+
+
+def _offsets(lengths: list[np.ndarray]) -> Tensor:
+    """Offsets (int64) of texts of these lengths (tokens), one after another."""
     offsets = np.zeros(sum(map(len, lengths)) + 1, dtype=np.int64)
     if len(offsets) > 1:
         np.cumsum(np.concatenate(lengths), out=offsets[1:])
-    return torch.from_numpy(ids.astype(np.int32, copy=False)), torch.from_numpy(offsets)
+    return torch.from_numpy(offsets)
 
 
 class ChunkTypes:
