@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -246,6 +247,28 @@ def test_sentencepiece_learns_and_encodes_the_file_as_its_columns(
     assert torch.equal(a.src_ids, b.src_ids) and torch.equal(a.tgt_ids, b.tgt_ids)
     assert torch.equal(a.src_offsets, b.src_offsets) and torch.equal(a.tgt_offsets, b.tgt_offsets)
     assert from_bytes.length_ratio == from_columns.length_ratio
+
+
+def test_the_two_sides_learn_at_once_and_learn_what_each_learns_alone(
+    tmp_path, multi30k_raw, monkeypatch
+):
+    threads: list[str] = []
+    train = SentencePieceTokenizer.train.__func__
+
+    def recording(cls, texts, *args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return train(cls, texts, *args, **kwargs)
+
+    monkeypatch.setattr(SentencePieceTokenizer, "train", classmethod(recording))
+    models = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(parallel_tokenize, "default_workers", lambda workers=workers: workers)
+        data = sentencepiece_module(tmp_path, multi30k_raw, shared=False)
+        data.setup()
+        models[workers] = (data.source_tokenizer.model, data.target_tokenizer.model)
+    assert models[1] == models[2] and models[1][0] != models[1][1]
+    main = threading.main_thread().name
+    assert threads[:2] == [main, main] and main not in threads[2:]  # one thread, then two
 
 
 def test_a_malformed_file_is_refused_before_sentencepiece_learns(tmp_path, monkeypatch, capsys):

@@ -159,16 +159,24 @@ def piece_vocabularies(
             for parts, offsets in zip(pairs.parts, pairs.offsets, strict=True)
         )
         return (vocab, vocab), (source, target)
-    vocabs, encoded = [], []
-    for words, parts, offsets, counts, tokenizer in zip(
-        pairs.words, pairs.parts, pairs.offsets, pairs.counts, tokenizers, strict=True
-    ):
-        pieces = _WordPieces(tokenizer)
-        pieces.add(words)
-        vocab, table = _vocabulary_ids(tokenizer.pieces(), pieces.piece_counts(counts), *limits)
-        vocabs.append(vocab)
-        encoded.append(_pieces_of_words((_joined(parts), offsets), pieces, table))
-    return (vocabs[0], vocabs[1]), (encoded[0], encoded[1])
+    sides = zip(pairs.words, pairs.parts, pairs.offsets, pairs.counts, tokenizers, strict=True)
+    (source_vocab, source), (target_vocab, target) = (_side_pieces(*s, limits) for s in sides)
+    return (source_vocab, target_vocab), (source, target)
+
+
+def _side_pieces(
+    words: list[str],
+    parts: list[np.ndarray],
+    offsets: Tensor,
+    counts: np.ndarray,
+    tokenizer: SentencePieceTokenizer,
+    limits: tuple[int, int | None],
+) -> tuple[Vocab, Flat]:
+    """One side of :func:`piece_vocabularies`: its vocabulary and its texts in its ids."""
+    pieces = _WordPieces(tokenizer)
+    pieces.add(words)
+    vocab, table = _vocabulary_ids(tokenizer.pieces(), pieces.piece_counts(counts), *limits)
+    return vocab, _pieces_of_words((_joined(parts), offsets), pieces, table)
 
 
 def _pieces_of_words(flat: Flat, pieces: _WordPieces, table: np.ndarray) -> Flat:

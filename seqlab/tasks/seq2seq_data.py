@@ -37,6 +37,7 @@ from seqlab.tasks.flat_encoding import (
     tokenize_training_pairs,
     word_vocabularies,
 )
+from seqlab.tasks.parallel_tokenize import in_order
 from seqlab.tasks.tokenizers import (
     SENTENCEPIECE_MODELS,
     TOKENIZERS,
@@ -212,8 +213,13 @@ class Seq2SeqDataModule(L.LightningDataModule):
             self.source_tokenizer = self.tokenization.build(sources + targets)
             self.target_tokenizer = self.source_tokenizer
         else:
-            self.source_tokenizer = self.tokenization.build(sources)
-            self.target_tokenizer = self.tokenization.build(targets)
+            # sentencepiece learns outside Python's lock: both sides at once, in threads (each
+            # learns the pieces it learns alone)
+            learns = self.tokenization.tokenizer == "sentencepiece"
+            jobs = iter([(sources,), (targets,)])
+            self.source_tokenizer, self.target_tokenizer = in_order(
+                self.tokenization.build, jobs, parallel=learns
+            )
 
     def cache_key(self) -> str | None:
         """The key of this task's encoded data in seqlab.tasks.encoded_cache, or None when it
