@@ -84,15 +84,13 @@ class FileColumn(Sequence[str]):
         target = np.asarray(self.sides, dtype=bool)[indices // self.lines]
         lines = indices % self.lines
         tabs = self.tabs[lines]
-        begins = np.where(target, tabs + 1, self.starts[lines])
-        ends = np.where(target, self.starts[lines + 1] - 1, tabs)
-        units = np.frombuffer(self.raw, dtype=np.uint8)
-        returns = np.flatnonzero(target & (ends > begins) & (units[ends - 1] == 13))
-        while len(returns):  # a target's trailing carriage returns, one a round
-            ends[returns] -= 1
-            returns = returns[(ends[returns] > begins[returns]) & (units[ends[returns] - 1] == 13)]
+        begins = np.where(target, tabs + 1, self.starts[lines]).tolist()
+        ends = np.where(target, self.starts[lines + 1] - 1, tabs).tolist()
         raw = self.raw
-        parts = [raw[b:e] for b, e in zip(begins.tolist(), ends.tolist(), strict=True)]
+        parts = [
+            raw[b:e].rstrip(b"\r") if is_target else raw[b:e]
+            for is_target, b, e in zip(target.tolist(), begins, ends, strict=True)
+        ]
         return b"\n".join(parts).decode("utf-8").split("\n")
 
     @functools.cached_property

@@ -104,25 +104,20 @@ def word_vocabularies(
     them for the file's two columns; and each side's :class:`VocabularyKeys`, which encode
     other texts of the same tokenizer in the vocabulary."""
     limits = (min_freq, max_vocab)
-    if pairs.shared:
-        vocab, table = _vocabulary_ids(pairs.words[0], pairs.counts[0], *limits)
-        source, target = (
-            (_joined(parts, table), offsets)
-            for parts, offsets in zip(pairs.parts, pairs.offsets, strict=True)
-        )
-        keys = VocabularyKeys(pairs.types[0], table, vocab)
-        return ((vocab, vocab), (source, target)), (keys, keys)
-    source_vocab, source_table = _vocabulary_ids(pairs.words[0], pairs.counts[0], *limits)
-    target_vocab, target_table = _vocabulary_ids(pairs.words[1], pairs.counts[1], *limits)
-    flats = (
-        (_joined(pairs.parts[0], source_table), pairs.offsets[0]),
-        (_joined(pairs.parts[1], target_table), pairs.offsets[1]),
+    numbered = [  # each vocabulary once: one for both sides when shared
+        _vocabulary_ids(pairs.words[side], pairs.counts[side], *limits)
+        for side in ((0,) if pairs.shared else (0, 1))
+    ]
+    both = numbered * 2 if pairs.shared else numbered
+    flats = tuple(
+        (_joined(parts, table), offsets)
+        for (_, table), parts, offsets in zip(both, pairs.parts, pairs.offsets, strict=True)
     )
-    keys = (
-        VocabularyKeys(pairs.types[0], source_table, source_vocab),
-        VocabularyKeys(pairs.types[1], target_table, target_vocab),
+    keys = tuple(
+        VocabularyKeys(types, table, vocab)
+        for (vocab, table), types in zip(both, pairs.types, strict=True)
     )
-    return ((source_vocab, target_vocab), flats), keys
+    return ((both[0][0], both[1][0]), (flats[0], flats[1])), (keys[0], keys[1])
 
 
 def encode_training_pairs(
@@ -148,35 +143,18 @@ def piece_vocabularies(
     counts, so the vocabulary comes before the texts are expanded into pieces, which are
     then written in its ids."""
     limits = (min_freq, max_vocab)
-    if pairs.shared:
-        pieces = _WordPieces(tokenizers[0])
-        pieces.add(pairs.words[0])
-        vocab, table = _vocabulary_ids(
-            tokenizers[0].pieces(), pieces.piece_counts(pairs.counts[0]), *limits
-        )
-        source, target = (
-            _pieces_of_words((_joined(parts), offsets), pieces, table)
-            for parts, offsets in zip(pairs.parts, pairs.offsets, strict=True)
-        )
-        return (vocab, vocab), (source, target)
-    sides = zip(pairs.words, pairs.parts, pairs.offsets, pairs.counts, tokenizers, strict=True)
-    (source_vocab, source), (target_vocab, target) = (_side_pieces(*s, limits) for s in sides)
-    return (source_vocab, target_vocab), (source, target)
-
-
-def _side_pieces(
-    words: list[str],
-    parts: list[np.ndarray],
-    offsets: Tensor,
-    counts: np.ndarray,
-    tokenizer: SentencePieceTokenizer,
-    limits: tuple[int, int | None],
-) -> tuple[Vocab, Flat]:
-    """One side of :func:`piece_vocabularies`: its vocabulary and its texts in its ids."""
-    pieces = _WordPieces(tokenizer)
-    pieces.add(words)
-    vocab, table = _vocabulary_ids(tokenizer.pieces(), pieces.piece_counts(counts), *limits)
-    return vocab, _pieces_of_words((_joined(parts), offsets), pieces, table)
+    models = []  # each vocabulary once: one for both sides when shared
+    for side in (0,) if pairs.shared else (0, 1):
+        pieces = _WordPieces(tokenizers[side])
+        pieces.add(pairs.words[side])
+        counts = pieces.piece_counts(pairs.counts[side])
+        models.append((*_vocabulary_ids(tokenizers[side].pieces(), counts, *limits), pieces))
+    both = models * 2 if pairs.shared else models
+    flats = tuple(
+        _pieces_of_words((_joined(parts), offsets), pieces, table)
+        for (_, table, pieces), parts, offsets in zip(both, pairs.parts, pairs.offsets, strict=True)
+    )
+    return (both[0][0], both[1][0]), (flats[0], flats[1])
 
 
 def _pieces_of_words(flat: Flat, pieces: _WordPieces, table: np.ndarray) -> Flat:
@@ -217,7 +195,7 @@ def _vocabulary(
     for flat, _ in encoded:
         counts += np.bincount(flat.numpy(), minlength=len(words))
     vocab, table = _vocabulary_ids(words, counts, min_freq, max_vocab)
-    return vocab, [_renumbered(flat, table) for flat in encoded]
+    return vocab, [(_joined([ids.numpy()], table), offsets) for ids, offsets in encoded]
 
 
 def _vocabulary_ids(
@@ -233,12 +211,6 @@ def _vocabulary_ids(
         words, counts = list(index), np.bincount(merged, weights=counts).astype(np.int64)
     vocab, renumber = Vocab.from_count_array(words, counts, min_freq, max_vocab)
     return vocab, (renumber if merged is None else renumber[merged])
-
-
-def _renumbered(flat: Flat, table: np.ndarray) -> Flat:
-    """Texts in provisional ids -> in the ids ``table`` gives them."""
-    ids, offsets = flat
-    return (torch.from_numpy(table[ids.numpy()]) if len(ids) else ids), offsets
 
 
 def encode_texts(

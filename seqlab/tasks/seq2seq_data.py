@@ -183,9 +183,6 @@ class Seq2SeqDataModule(L.LightningDataModule):
         self.source_tokenizer: Tokenizer | None = None
         self.target_tokenizer: Tokenizer | None = None
         self.setup_seconds: dict[str, float] = {}  # of the last setup that encoded the data
-        # the training types' keys (whitespace and word tokenizers, from the file's bytes),
-        # kept until the other splits are encoded by them
-        self._training_keys: tuple[VocabularyKeys, VocabularyKeys] | None = None
 
     def make_texts(self) -> dict[str, list[TextPair]]:
         raise NotImplementedError
@@ -297,7 +294,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         texts = self.make_columns(SPLITS if raw is None else ("val", "test"))
         read = clock() - start
         self.splits = {}
-        fit = self._encode_training_file(raw) if raw is not None else 0.0
+        fit, keys = self._encode_training_file(raw) if raw is not None else (0.0, None)
         if "train" not in self.splits:
             # not plain source<TAB>target lines: read them one by one (message, blank lines)
             before = clock()
@@ -313,13 +310,12 @@ class Seq2SeqDataModule(L.LightningDataModule):
                 self._encode_training_texts(sources, targets)
         source_tokenizer, target_tokenizer = self.source_tokenizer, self.target_tokenizer
         assert source_tokenizer is not None and target_tokenizer is not None
-        keys = self._training_keys or (None, None)
-        self._training_keys = None  # their tables: memory
+        source_keys, target_keys = keys or (None, None)
         for split, (src_texts, tgt_texts) in texts.items():
             if split not in self.splits:
                 self.splits[split] = EncodedPairs(
-                    encode_texts(src_texts, source_tokenizer, self.source_vocab, keys[0]),
-                    encode_texts(tgt_texts, target_tokenizer, self.target_vocab, keys[1]),
+                    encode_texts(src_texts, source_tokenizer, self.source_vocab, source_keys),
+                    encode_texts(tgt_texts, target_tokenizer, self.target_vocab, target_keys),
                 )
         if self.length_ratio is None:
             train = self.splits["train"]
@@ -342,9 +338,12 @@ class Seq2SeqDataModule(L.LightningDataModule):
             self.target_vocab, (tgt,) = encode_training_texts([target], *limits)
         self.splits["train"] = EncodedPairs(src, tgt)
 
-    def _encode_training_file(self, raw: bytes) -> float:
+    def _encode_training_file(
+        self, raw: bytes
+    ) -> tuple[float, tuple[VocabularyKeys, VocabularyKeys] | None]:
         """Tokenizers, vocabularies and the training split from the training file's bytes
-        (see :meth:`training_file`); the seconds spent training tokenizers. The training
+        (see :meth:`training_file`); the seconds spent training tokenizers, and the training
+        types' keys that encode the other splits (whitespace and word tokenizers). The training
         split is left unset where the file is not plain pairs (the tokenizers too), or holds
         a character that sentencepiece does not treat as the space it is to the word split
         (the tokenizers, learnt from the same lines, are kept)."""
@@ -359,14 +358,14 @@ class Seq2SeqDataModule(L.LightningDataModule):
         pairs = tokenize_training_pairs(raw, words_of, shared)
         if pairs is None:
             self.source_tokenizer = self.target_tokenizer = None
-            return 0.0
+            return 0.0, None
         limits = (self.min_freq, self.max_vocab)
         if not learns:
-            ((self.source_vocab, self.target_vocab), (src, tgt)), self._training_keys = (
-                word_vocabularies(pairs, *limits)
+            ((self.source_vocab, self.target_vocab), (src, tgt)), keys = word_vocabularies(
+                pairs, *limits
             )
             self.splits["train"] = EncodedPairs(src, tgt)
-            return 0.0
+            return 0.0, keys
         start = time.perf_counter()
         self._fit_tokenizers(*file_columns(raw))  # every line is a pair: the columns' sample
         fit = time.perf_counter() - start
@@ -374,11 +373,11 @@ class Seq2SeqDataModule(L.LightningDataModule):
         assert all(isinstance(t, SentencePieceTokenizer) for t in tokenizers)
         spaces = {space for t in tokenizers for space in t.non_splitting_spaces}
         if any(space.encode("utf-8") in raw for space in spaces):
-            return fit  # encoded from the columns, text by text where these spaces are
+            return fit, None  # encoded from the columns, text by text where these spaces are
         vocabs, (src, tgt) = piece_vocabularies(pairs, tokenizers, *limits)
         (self.source_vocab, self.target_vocab) = vocabs
         self.splits["train"] = EncodedPairs(src, tgt)
-        return fit
+        return fit, None
 
     @property
     def spec(self) -> TaskSpec:
