@@ -24,7 +24,9 @@ Sections
              building vocabularies and encoding it as task=tsv does (a first run, which fills
              the encoded-data cache, and a second run, which reads it), and one epoch of
              training batches; seconds, phases and peak memory, each in its own process,
-             3 interleaved rounds.
+             3 interleaved rounds. Each round also makes a first run with the compiled token
+             kernels turned off (SEQLAB_TOKEN_KERNEL=numpy): the numpy code's time against
+             the kernels', side by side.
   precision  the plain fused LSTM/GRU loop in float32 and under bfloat16 autocast
              (bf16-mixed): tokens/s and the ratio.
   launchers  a 4-job sweep through Hydra's basic launcher (one job at a time, torch on both
@@ -608,13 +610,16 @@ def data_child(kind: str, path: str) -> None:
     print(json.dumps(row))
 
 
-def run_data_child(kind: str, path: Path, cache: Path) -> dict:
+def run_data_child(kind: str, path: Path, cache: Path, numpy_only: bool = False) -> dict:
+    env = {**os.environ, "SEQLAB_CACHE_DIR": str(cache)}
+    if numpy_only:
+        env["SEQLAB_TOKEN_KERNEL"] = "numpy"
     out = subprocess.run(
         [sys.executable, __file__, "--data-child", kind, str(path)],
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "SEQLAB_CACHE_DIR": str(cache)},
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -636,15 +641,46 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
         with path.open(encoding="utf-8") as full, Path(f"{path}.small").open("w") as small:
             small.writelines(line for _, line in zip(range(1000), full, strict=False))
         size_mb = path.stat().st_size / 1e6
+        from seqlab.tasks import kernels
+
+        compiled = kernels.compiled is not None
+        print(f"  tokenizing with {kernels.describe()}", flush=True)
+        runs_measured = ["first run", "cached", *(["first run, numpy"] if compiled else [])]
         for kind in ("whitespace", "word", "sentencepiece"):
-            measured: dict[str, list[dict]] = {"read": [], "first run": [], "cached": []}
+            measured: dict[str, list[dict]] = {"read": [], **{run: [] for run in runs_measured}}
             for round_ in range(rounds):
                 cache = Path(tmp) / f"cache-{kind}-{round_}"
                 measured["read"].append(run_data_child("read", path, cache))
                 measured["first run"].append(run_data_child(kind, path, cache))
                 measured["cached"].append(run_data_child(kind, path, cache))
+                if compiled:  # the same first run without the kernels (a cache of its own)
+                    numpy_cache = Path(tmp) / f"cache-{kind}-{round_}-numpy"
+                    row = run_data_child(kind, path, numpy_cache, numpy_only=True)
+                    measured["first run, numpy"].append(row)
             reads = [row["seconds"] for row in measured["read"]]
-            for run in ("first run", "cached"):
+            if compiled:
+                without = [
+                    (numpy["setup_s"] - numpy["phases_s"].get("tokenizers", 0.0))
+                    / (first["setup_s"] - first["phases_s"].get("tokenizers", 0.0))
+                    for numpy, first in zip(
+                        measured["first run, numpy"], measured["first run"], strict=True
+                    )
+                ]
+                rows.append(
+                    {
+                        "kind": kind,
+                        "run": "kernels against numpy",
+                        "numpy_over_kernels": sorted(without)[len(without) // 2],
+                        "numpy_over_kernels_range": [min(without), max(without)],
+                    }
+                )
+                print(
+                    f"  {kind:<13} first run without tokenizer training: the numpy code takes "
+                    f"{rows[-1]['numpy_over_kernels']:.2f}x the kernels' time "
+                    f"[{min(without):.2f}-{max(without):.2f}] (rounds interleaved)",
+                    flush=True,
+                )
+            for run in runs_measured:
                 runs = measured[run]
                 # each run against the reading measured just before it
                 without_training = [
@@ -685,7 +721,7 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
                 )
                 low, high = row["times_reading_range"]
                 print(
-                    f"  {pairs:,} pairs, {size_mb:.0f} MB, {kind:<13} {run:<9} "
+                    f"  {pairs:,} pairs, {size_mb:.0f} MB, {kind:<13} {run:<16} "
                     f"setup {sorted(row['setup_s'])[len(runs) // 2]:6.1f} s = "
                     f"{row['times_reading']:4.1f}x reading [{low:.1f}-{high:.1f}] without "
                     f"tokenizer training, {row['times_reading_with_training']:4.1f}x with "

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from seqlab.tasks.parallel_tokenize import tokenize_chunks, tokenize_pair_chunks
+from seqlab.tasks import kernels
+from seqlab.tasks.parallel_tokenize import in_order, tokenize_chunks, tokenize_pair_chunks
 from seqlab.tasks.segments import segment_positions
 from seqlab.tasks.tokenizers import JOINER, SentencePieceTokenizer, Tokenizer
 from seqlab.tasks.vector_tokenize import TokenizedChunk, TypeTable
@@ -28,6 +29,7 @@ from seqlab.tasks.vocab import SPECIALS, UNK_ID, Vocab
 
 Flat = tuple[Tensor, Tensor]  # ids (N,) int32, offsets (texts + 1,) int64
 EXPAND_WORDS = 1 << 20
+JOIN_IN_THREADS_FROM = 1 << 22  # tokens: below this, one thread is as quick
 
 
 def encode_training_texts(
@@ -150,10 +152,12 @@ def piece_vocabularies(
         counts = pieces.piece_counts(pairs.counts[side])
         models.append((*_vocabulary_ids(tokenizers[side].pieces(), counts, *limits), pieces))
     both = models * 2 if pairs.shared else models
-    flats = tuple(
-        _pieces_of_words((_joined(parts), offsets), pieces, table)
+    jobs = (
+        ((_joined(parts), offsets), pieces, table)
         for (_, table, pieces), parts, offsets in zip(both, pairs.parts, pairs.offsets, strict=True)
     )
+    # the compiled expansion runs outside Python's lock: the two sides at once
+    flats = list(in_order(_pieces_of_words, jobs, parallel=kernels.compiled is not None))
     return (both[0][0], both[1][0]), (flats[0], flats[1])
 
 
@@ -170,7 +174,29 @@ def _expand_texts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Texts in word indices of ``pieces`` (flat, with offsets) -> their pieces (int32; each
     piece written as ``piece_ids`` gives it, by its place in ``pieces.pieces``) and the
-    texts' offsets into them (int64), expanded EXPAND_WORDS words at a time (arrays of a
+    texts' offsets into them (int64): by the compiled kernels where built, else
+    :func:`_numpy_expand_texts`."""
+    kernel = kernels.compiled
+    if kernel is None:
+        return _numpy_expand_texts(words, offsets, pieces, piece_ids)
+    words = np.ascontiguousarray(words, dtype=np.int32)
+    counts = np.frombuffer(pieces.counts, dtype=np.int64)
+    piece_offsets = np.empty(len(offsets), dtype=np.int64)
+    kernel.piece_offsets(words, np.ascontiguousarray(offsets, np.int64), counts, piece_offsets)
+    ids = np.empty(int(piece_offsets[-1]), dtype=np.int32)
+    piece_ids = np.ascontiguousarray(piece_ids, np.int32)
+    starts = np.frombuffer(pieces.starts, dtype=np.int64)
+    entries = np.stack([starts, counts], axis=1)  # a one-piece word: its piece, not its start
+    one = counts == 1
+    entries[one, 0] = piece_ids[starts[one]]
+    kernel.expand_pieces(words, entries, piece_ids, ids)
+    return ids, piece_offsets
+
+
+def _numpy_expand_texts(
+    words: np.ndarray, offsets: np.ndarray, pieces: _WordPieces, piece_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_expand_texts` in array operations, EXPAND_WORDS words at a time (arrays of a
     whole corpus' pieces are several times slower to build than blocks that stay in the
     processor's caches)."""
     parts, piece_offsets, done = [], np.zeros(len(offsets), dtype=np.int64), 0
@@ -238,13 +264,21 @@ def _flat(parts: list[np.ndarray], lengths: list[np.ndarray]) -> Flat:
 
 def _joined(parts: list[np.ndarray], table: np.ndarray | None = None) -> Tensor:
     """The parts' ids one after another (int32), each written as ``table`` gives it where
-    given: one pass, a part at a time (the whole corpus' ids converted to indices at once
-    would be one more array of eight bytes a token)."""
+    given: one pass, a part at a time, the parts in worker threads for a large corpus (the
+    whole corpus' ids converted to indices at once would be one more array of eight bytes a
+    token)."""
     ids = np.empty(sum(map(len, parts)), dtype=np.int32)
-    done = 0
-    for part in parts:
-        ids[done : done + len(part)] = part if table is None else table[part]
-        done += len(part)
+    ends = np.cumsum([len(part) for part in parts], dtype=np.int64)
+
+    def write(part: np.ndarray, end: int) -> None:
+        if table is None:
+            ids[end - len(part) : end] = part
+        else:
+            np.take(table, part, out=ids[end - len(part) : end])
+
+    jobs = zip(parts, ends.tolist(), strict=True)
+    for _ in in_order(write, jobs, parallel=len(ids) >= JOIN_IN_THREADS_FROM):
+        pass
     return torch.from_numpy(ids)
 
 

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from seqlab.config import require_at_least, require_choice
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, TaskSpec
-from seqlab.tasks import encoded_cache
+from seqlab.tasks import encoded_cache, kernels
 from seqlab.tasks.batching import Batch, length_loader
 from seqlab.tasks.file_columns import file_columns
 from seqlab.tasks.flat_encoding import (
@@ -238,7 +238,8 @@ class Seq2SeqDataModule(L.LightningDataModule):
             read, fit, encode = (self.setup_seconds[k] for k in ("read", "tokenizers", "encode"))
             print(
                 f"seqlab: data ready in {read + fit + encode:.1f} s (reading {read:.1f} s, "
-                f"training tokenizers {fit:.1f} s, tokenizing and encoding {encode:.1f} s)"
+                f"training tokenizers {fit:.1f} s, tokenizing and encoding {encode:.1f} s"
+                f"{'' if kernels.compiled else '; ' + kernels.NOT_BUILT})"
             )
         if key:
             path = encoded_cache.save(key, self._cache_entry())

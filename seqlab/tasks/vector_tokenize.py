@@ -23,6 +23,7 @@ from functools import cache
 
 import numpy as np
 
+from seqlab.tasks import kernels
 from seqlab.tasks.segments import segment_positions, words_at_every_byte
 from seqlab.tasks.tokenizers import JOINER
 
@@ -104,6 +105,20 @@ def _byte_classes(units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _hashes(
+    utf8: bytes, starts: np.ndarray, ends: np.ndarray, salt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two 64-bit hashes (uint64) of each token's bytes utf8[start:end], its length and
+    ``salt`` (joiner bits): the compiled kernel where built, else :func:`_numpy_hashes`."""
+    kernel = kernels.compiled
+    if kernel is None:
+        return _numpy_hashes(utf8, starts, ends - starts, salt)
+    first, second = np.empty(len(starts), np.uint64), np.empty(len(starts), np.uint64)
+    starts, ends = np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64)
+    kernel.token_keys(utf8, starts, ends, np.ascontiguousarray(salt, np.uint8), first, second)
+    return first, second
+
+
+def _numpy_hashes(
     utf8: bytes, starts: np.ndarray, lengths: np.ndarray, salt: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two 64-bit hashes of each token's bytes utf8[start : start + length], its length and
@@ -190,6 +205,14 @@ class TypeTable:
             self.count = 0
             self._allocate(2 * (len(old_first) + len(first)))
             self.add(old_first, old_second)  # distinct keys, in id order: they keep their ids
+        kernel = kernels.compiled
+        if kernel is not None:
+            ids, examples = np.empty(len(first), np.int64), np.empty(len(first), np.int64)
+            first, second = np.ascontiguousarray(first), np.ascontiguousarray(second)
+            count = kernel.type_table_add(self.slots, self.count, first, second, ids, examples)
+            examples = examples[: count - self.count]
+            self.count = count
+            return ids, examples
         mask = len(self.slots) - 1
         slots = (first >> np.uint64(64 - self.bits)).astype(np.int64)
         placed = np.full(len(first), -1, dtype=np.int64)
@@ -235,12 +258,25 @@ class TypeTable:
         return fields[3 * placed + 2].astype(np.int64) - 1, examples
 
 
-def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense ids (int32) of a batch of keys, in the order they first occur, and the position
-    of one key of each id: the first round of :meth:`TypeTable.add` on an empty table, where
-    every key claims its home slot at once, then the keys that lost their slot to another
-    key go on from there. A key's id comes from the position that claimed its slot, so the
-    table is never scanned."""
+def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense ids (int32) of a batch of keys, the position of one key of each id (int64) and
+    the keys of each id (int64): the compiled kernel where built (ids in the order keys
+    first occur), else :func:`_numpy_factorize`."""
+    kernel = kernels.compiled
+    if kernel is None:
+        ids, examples = _numpy_factorize(first, second)
+        return ids, examples, np.bincount(ids, minlength=len(examples)).astype(np.int64)
+    ids = np.empty(len(first), dtype=np.int32)
+    first, second = np.ascontiguousarray(first), np.ascontiguousarray(second)
+    examples, counts = kernel.factorize_keys(first, second, ids)
+    return ids, np.frombuffer(examples, np.int64), np.frombuffer(counts, np.int64)
+
+
+def _numpy_factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids (int32) of a batch of keys, and the position of one key of each id: the
+    first round of :meth:`TypeTable.add` on an empty table, where every key claims its home
+    slot at once, then the keys that lost their slot to another key go on from there. A
+    key's id comes from the position that claimed its slot, so the table is never scanned."""
     count = len(first)
     bits = max(10, (2 * count).bit_length())
     owner = np.full(1 << bits, -1, dtype=np.int32)  # half the memory of int64: fewer misses
@@ -305,27 +341,6 @@ class TokenizedChunk:
         for i in np.flatnonzero(self.salt[local]).tolist():
             strings[i] = _with_joiners(strings[i], int(self.salt[local[i]]))
         return strings
-
-    def select(self, tokens: np.ndarray, lengths: np.ndarray) -> TokenizedChunk:
-        """The chunk of the tokens where ``tokens`` (bool, one per token) is set, which make
-        texts of these ``lengths``, holding only their own types, renumbered."""
-        ids = self.ids[tokens]
-        counts = np.bincount(ids, minlength=len(self.first))
-        used = counts > 0
-        types = np.flatnonzero(used)
-        renumber = np.cumsum(used, dtype=np.int32) - 1
-        return TokenizedChunk(
-            renumber[ids],
-            lengths.astype(np.int64),
-            self.first[types],
-            self.second[types],
-            self.utf8,
-            self.starts[types],
-            self.ends[types],
-            self.salt[types],
-            np.zeros(0, dtype=np.int64),
-            counts[types].astype(np.int64),
-        )
 
     @property
     def types(self) -> list[str]:
@@ -393,11 +408,11 @@ def tokenize_texts(
     if text.count("\n") != len(texts) - 1:
         return None
     utf8 = text.encode("utf-8", "surrogatepass")
-    chunk, token_starts, units = _tokenize(kind, text, utf8)
+    starts, ends, salt, units = _tokens(kind, text, utf8)
     line_ends = np.flatnonzero(units == 10)
     text_starts = np.concatenate([[0], line_ends + 1])
-    lengths = np.diff(np.searchsorted(token_starts, text_starts), append=len(token_starts))
-    chunk.lengths = lengths.astype(np.int64)
+    lengths = np.diff(np.searchsorted(starts, text_starts), append=len(starts))
+    chunk = _typed_chunk(utf8, starts, ends, salt, lengths)
     if flag_chars:
         at = _positions(utf8, flag_chars)
         chunk.flagged = np.unique(np.searchsorted(text_starts, at, side="right") - 1)
@@ -416,23 +431,60 @@ def tokenize_pairs(kind: str, lowercase: bool, raw: bytes) -> tuple[TokenizedChu
     if lowercase:
         text = text.lower()
         raw = text.encode("utf-8")
-    chunk, token_starts, units = _tokenize(kind, text, raw)
+    if kernels.compiled is not None:
+        sides = _kernel_pairs(kind, raw)
+        if sides is not False:  # False: declined, a character beyond the BMP (word)
+            return sides
+    starts, ends, salt, units = _tokens(kind, text, raw)
     text_ends = np.flatnonzero((units == 9) | (units == 10))  # the tab or the newline
     separators = units[text_ends]
     if len(separators) % 2 or (separators[0::2] != 9).any() or (separators[1::2] != 10).any():
         return None
     text_starts = np.concatenate([[0], text_ends[:-1] + 1])
-    lengths = np.diff(np.searchsorted(token_starts, text_starts), append=len(token_starts))
+    lengths = np.diff(np.searchsorted(starts, text_starts), append=len(starts))
     if not lengths.all():  # a blank side
         return None
-    target_token = np.repeat(np.arange(len(lengths)) % 2 == 1, lengths)
-    source = chunk.select(~target_token, lengths[0::2])
-    return source, chunk.select(target_token, lengths[1::2])
+    target = np.repeat(np.arange(len(lengths)) % 2 == 1, lengths)
+    return tuple(
+        _typed_chunk(raw, starts[side], ends[side], salt[side], lengths[k::2])
+        for k, side in enumerate((~target, target))
+    )
 
 
-def _tokenize(kind: str, text: str, utf8: bytes) -> tuple[TokenizedChunk, np.ndarray, np.ndarray]:
-    """The tokens of ``text`` (its UTF-8 bytes ``utf8``) as one chunk whose texts are not
-    found yet, where each token starts (a byte offset), and the bytes (uint8).
+def _kernel_pairs(kind: str, raw: bytes) -> tuple[TokenizedChunk, TokenizedChunk] | bool | None:
+    """:func:`tokenize_pairs` by the compiled kernel: tokens, texts and types in one pass over
+    the bytes; False where the kernel declines the chunk (the word tokenizer, on a character
+    beyond the Basic Multilingual Plane)."""
+    if kind == "word":
+        sides = kernels.compiled.word_pairs(raw, _bmp_classes())
+    else:
+        sides = kernels.compiled.whitespace_pairs(raw)
+    if not sides:
+        return sides
+    chunks = []
+    for ids, lengths, first, second, starts, ends, salts, counts in sides:
+        chunks.append(
+            TokenizedChunk(
+                np.frombuffer(ids, np.int32),
+                np.frombuffer(lengths, np.int64),
+                np.frombuffer(first, np.uint64),
+                np.frombuffer(second, np.uint64),
+                raw,
+                np.frombuffer(starts, np.int64),
+                np.frombuffer(ends, np.int64),
+                np.frombuffer(salts, np.uint8),
+                np.zeros(0, dtype=np.int64),
+                np.frombuffer(counts, np.int64),
+            )
+        )
+    return chunks[0], chunks[1]
+
+
+def _tokens(
+    kind: str, text: str, utf8: bytes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where each token of ``text`` (its UTF-8 bytes ``utf8``) starts and ends (byte
+    offsets), its joiner bits, and the bytes (uint8).
 
     Whitespace: ASCII whitespace by comparisons on the bytes, other whitespace characters
     decoded where their lead bytes are. Word: every byte carries the class of its character
@@ -440,14 +492,20 @@ def _tokenize(kind: str, text: str, utf8: bytes) -> tuple[TokenizedChunk, np.nda
     units = np.frombuffer(utf8, dtype=np.uint8)
     if kind != "word":
         starts, ends = _runs(~_byte_spaces(units, len(utf8) == len(text)))
-        salt = np.zeros(len(starts), dtype=np.uint8)
-    else:
-        starts, ends, salt = _word_tokens(*_byte_classes(units))
-    first, second = _hashes(utf8, starts, ends - starts, salt)
-    ids, examples = factorize(first, second)
-    chunk = TokenizedChunk(
+        return starts, ends, np.zeros(len(starts), dtype=np.uint8), units
+    return (*_word_tokens(*_byte_classes(units)), units)
+
+
+def _typed_chunk(
+    utf8: bytes, starts: np.ndarray, ends: np.ndarray, salt: np.ndarray, lengths: np.ndarray
+) -> TokenizedChunk:
+    """The chunk of these tokens of ``utf8``, in texts of ``lengths`` tokens: each token keyed
+    (:func:`_hashes`), and the keys numbered (:func:`factorize`)."""
+    first, second = _hashes(utf8, starts, ends, salt)
+    ids, examples, counts = factorize(first, second)
+    return TokenizedChunk(
         ids,
-        np.zeros(0, dtype=np.int64),  # the caller finds the texts
+        lengths.astype(np.int64),
         first[examples],
         second[examples],
         utf8,
@@ -455,8 +513,8 @@ def _tokenize(kind: str, text: str, utf8: bytes) -> tuple[TokenizedChunk, np.nda
         ends[examples],
         salt[examples],
         np.zeros(0, dtype=np.int64),
+        counts,
     )
-    return chunk, starts, units
 
 
 def _runs(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -482,7 +540,7 @@ def chunk_of_token_lists(token_lists: list[list[str]], flagged: list[int]) -> To
     ends = np.cumsum(sizes)
     salt = np.zeros(len(encoded), dtype=np.uint8)
     utf8 = b"".join(encoded)
-    first, second = _hashes(utf8, ends - sizes, sizes, salt)
+    first, second = _hashes(utf8, ends - sizes, ends, salt)
     return TokenizedChunk(
         np.array(ids, dtype=np.int32),
         np.array([len(tokens) for tokens in token_lists], dtype=np.int64),
