@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up seqlab in ./.venv: a virtual environment, PyTorch (the CPU wheel where there is no
 # NVIDIA GPU, so nothing pulls several GB of CUDA packages), then seqlab itself (editable,
-# with the dev tools: pytest, ruff). Safe to run again; it only adds what is missing.
+# with the dev tools: pytest, ruff; its token kernels compiled where a C compiler is found).
+# Safe to run again; it only adds what is missing.
 #   PYTHON=python3.11        interpreter to build the venv from
 #   TORCH_INDEX_URL=...      optional index for the torch wheel (e.g. PyTorch's CPU index)
 set -euo pipefail
@@ -22,4 +23,4 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   fi
 fi
 "${PIP[@]}" -e ".[dev]"
-.venv/bin/python -c "import seqlab, torch; print(f'seqlab setup: ready (torch {torch.__version__})')"
+.venv/bin/python -c "import torch; from seqlab.tasks import kernels; print(f'seqlab setup: ready (torch {torch.__version__}; tokenizing with {kernels.describe()})')"

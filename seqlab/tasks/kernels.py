@@ -21,7 +21,8 @@ if os.environ.get("SEQLAB_TOKEN_KERNEL") == "numpy":
 
 NOT_BUILT = (
     "tokenized by the numpy code, as seqlab's compiled kernels are not built: with a C "
-    "compiler, `pip install -e .` again builds them, for first runs several times quicker"
+    "compiler, `pip install -e .` again builds them (first runs on large tsv files 1.3-1.9x "
+    "quicker, scripts/benchmark.py --only data)"
 )
 
 

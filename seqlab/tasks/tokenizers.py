@@ -158,13 +158,18 @@ class SentencePieceTokenizer(Tokenizer):
         threads = max(1, torch.get_num_threads())
         counts = np.full(len(words), -1, dtype=np.int64)
         segments: list[tuple[np.ndarray, np.ndarray]] = []  # (word positions, their pieces)
-        plain = [
-            i
-            for i, word in enumerate(words)
-            if word.isprintable() and unicodedata.is_normalized("NFKC", word)
-        ]
-        batches = [plain[i : i + WORDS_PER_TEXT] for i in range(0, len(plain), WORDS_PER_TEXT)]
-        texts = [" ".join(words[i] for i in batch) for batch in batches]
+        batches: list[list[int]] = []
+        texts: list[str] = []
+        for start in range(0, len(words), WORDS_PER_TEXT):
+            batch = list(range(start, min(start + WORDS_PER_TEXT, len(words))))
+            text = " ".join(words[start : start + WORDS_PER_TEXT])
+            # a space joins no character in normalization, nor moves past one: the text is
+            # plain where all its words are; else its plain words go on their own
+            if not _plain(text):
+                batch = [i for i in batch if _plain(words[i])]
+                text = " ".join(words[i] for i in batch)
+            batches.append(batch)
+            texts.append(text)
         starts = self._word_starts
         for batch, ids in zip(
             batches, self.processor.encode(texts, out_type=int, num_threads=threads), strict=True
@@ -219,6 +224,11 @@ class SentencePieceTokenizer(Tokenizer):
     def state(self) -> dict[str, Any]:
         model = torch.frombuffer(bytearray(self.model), dtype=torch.uint8)
         return {"kind": self.kind, "lowercase": self.lowercase, "model": model}
+
+
+def _plain(text: str) -> bool:
+    """Printable and in the NFKC normal form that sentencepiece's normalizer produces."""
+    return text.isprintable() and unicodedata.is_normalized("NFKC", text)
 
 
 def tokenizer_from_state(state: dict[str, Any]) -> Tokenizer:
