@@ -7,11 +7,12 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
 
 import numpy as np
 import pytest
 
-from seqlab.tasks import vector_tokenize
+from seqlab.tasks import kernels, vector_tokenize
 from seqlab.tasks.parallel_tokenize import tokenize_chunk, tokenize_text_by_text
 from seqlab.tasks.tokenizers import Tokenizer, WordTokenizer
 from tests.conftest import ROOT
@@ -142,10 +143,17 @@ def test_lookup_finds_the_ids_of_added_keys_and_nothing_else():
     assert (table.lookup(first[:3000], second[:3000] + np.uint64(1)) == -1).all()
 
 
-def test_lookup_beside_a_thread_that_adds_never_gives_a_wrong_id():
-    """Readers may miss keys being added (growth included), never give another key's id."""
+@pytest.mark.parametrize("compiled", [True, False])
+def test_lookup_beside_a_thread_that_adds_never_gives_a_wrong_id(compiled, monkeypatch):
+    """Readers may miss keys being added (growth included), never give another key's id: with
+    the compiled adds and with numpy's. After each batch the adder waits for a read to end,
+    so reads fall between and during the adds however quick they are."""
+    if not compiled:
+        monkeypatch.setattr(kernels, "compiled", None)
+    elif kernels.compiled is None:
+        pytest.skip("the compiled kernels are not built")
     rng = np.random.default_rng(2)
-    first = rng.integers(1, 2**63, 200_000, dtype=np.int64).astype(np.uint64)
+    first = rng.integers(1, 2**63, 60_000, dtype=np.int64).astype(np.uint64)
     second = first ^ np.uint64(0x5555)
     table = vector_tokenize.TypeTable(capacity=16)
     results = []
@@ -157,8 +165,11 @@ def test_lookup_beside_a_thread_that_adds_never_gives_a_wrong_id():
 
     reader = threading.Thread(target=read)
     reader.start()
-    for start in range(0, len(first), 5000):  # ids are positions: the keys are distinct
-        table.add(first[start : start + 5000], second[start : start + 5000])
+    for start in range(0, len(first), 3000):  # ids are positions: the keys are distinct
+        table.add(first[start : start + 3000], second[start : start + 3000])
+        reads, deadline = len(results), time.monotonic() + 5
+        while len(results) == reads and time.monotonic() < deadline:
+            time.sleep(0.0005)
     added.set()
     reader.join()
     assert results and not all((ids == -1).all() for ids in results)  # read while adding
