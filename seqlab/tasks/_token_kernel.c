@@ -1,10 +1,15 @@
-/* Compiled kernels of seqlab.tasks.vector_tokenize: the keys of a chunk's tokens
- * (token_keys), the chunk-local type of every token (factorize_keys), and both at once for
- * the whitespace tokenizer on the lines of a tsv file, tokens found too (whitespace_pairs),
- * each in one pass (the numpy versions, _numpy_hashes, _numpy_factorize and the array path
- * of tokenize_pairs, take several passes over arrays of the whole chunk). The results are
- * the same as numpy's (tests/test_token_kernel.py); the numpy code is used where this module
- * is not built.
+/* Compiled kernels of seqlab's tokenizing (seqlab.tasks.kernels loads them):
+ * - whitespace_pairs, word_pairs: a chunk of `source<TAB>target` lines in one pass: tokens
+ *   found, texts checked and counted, each token keyed and numbered in its side's types
+ *   (vector_tokenize.tokenize_pairs);
+ * - token_keys, factorize_keys: the keys of tokens found by numpy, and their chunk-local
+ *   types (vector_tokenize._hashes, factorize);
+ * - type_table_add: the corpus' type table numbering a chunk's types (TypeTable.add);
+ * - piece_offsets, expand_pieces: texts of words into sentencepiece pieces
+ *   (flat_encoding._expand_texts).
+ * Each replaces several numpy passes over arrays of a whole chunk by one pass. The results are
+ * the same as numpy's (tests/test_token_kernel.py runs both); the numpy code runs where this
+ * module is not built.
  *
  * Arrays come in as buffers (numpy arrays, bytes), so no numpy headers are needed to build.
  * Python's lock is released while a kernel runs: the chunks of a corpus are tokenized in
