@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -180,27 +181,36 @@ def test_type_table_add_refuses_a_table_too_full():
         KERNEL.type_table_add(table.slots, 0, keys, keys, ids, examples)
 
 
-def random_word_pieces(rng: np.random.Generator, words: int) -> flat_encoding._WordPieces:
-    """Words of 0 to 4 pieces each (as _WordPieces holds them once sentencepiece encoded)."""
-    pieces = flat_encoding._WordPieces(tokenizer=None)
-    counts = rng.integers(0, 5, words).astype(np.int64)
-    pieces.counts.frombytes(counts.tobytes())
-    pieces.starts.frombytes((np.cumsum(counts) - counts).tobytes())
-    pieces.pieces.frombytes(rng.integers(0, 900, int(counts.sum())).astype(np.int32).tobytes())
-    return pieces
+class RandomPieces:
+    """Stands in for a SentencePieceTokenizer: words of 0 to 4 random pieces each."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def encode_words(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        counts = self.rng.integers(0, 5, len(words)).astype(np.int64)
+        return self.rng.integers(0, 900, int(counts.sum())).astype(np.int32), counts
 
 
 @needs_kernel
-def test_expanding_words_into_pieces_equals_the_numpy_code(numpy_only):
+@pytest.mark.parametrize("mapped", [True, False])
+def test_expanding_words_into_pieces_equals_the_numpy_code(mapped, numpy_only):
+    """Words added in two batches (the texts path adds a chunk's new words at a time), texts
+    expanded into sentencepiece's own ids or through a vocabulary's table."""
     rng = np.random.default_rng(4)
-    pieces = random_word_pieces(rng, 700)
+    pieces = flat_encoding._WordPieces(RandomPieces(rng))
+    pieces.add(["w"] * 300)
+    pieces.add(["w"] * 400)
     words = rng.integers(0, 700, 10_000).astype(np.int32)
     offsets = np.concatenate([[0], np.sort(rng.integers(0, 10_000, 999)), [10_000]])
-    piece_ids = rng.permutation(1000).astype(np.int32)[np.frombuffer(pieces.pieces, np.int32)]
-    ids, piece_offsets = flat_encoding._expand_texts(words, offsets, pieces, piece_ids)
+    table = rng.permutation(1000).astype(np.int32) if mapped else None
+    if not mapped:  # sentencepiece's own ids: as many as the model has
+        pieces.tokenizer.processor = SimpleNamespace(get_piece_size=lambda: 900)
+    ids, piece_offsets = flat_encoding._expand_texts(words, offsets, pieces, table)
     with numpy_only:
-        expected = flat_encoding._expand_texts(words, offsets, pieces, piece_ids)
+        expected = flat_encoding._expand_texts(words, offsets, pieces, table)
     assert np.array_equal(ids, expected[0]) and np.array_equal(piece_offsets, expected[1])
+    assert len(ids) > len(words) // 2
 
 
 @needs_kernel
@@ -208,8 +218,11 @@ def test_expanding_refuses_word_indices_out_of_range():
     counts = np.ones(3, np.int64)
     entries = np.stack([np.arange(3), counts], axis=1)
     out = np.empty(2, np.int32)
+    pieces = np.arange(3, dtype=np.int32)
     with pytest.raises(ValueError, match="out of range"):
-        KERNEL.expand_pieces(np.array([0, 3], np.int32), entries, np.arange(3, dtype=np.int32), out)
+        KERNEL.expand_pieces(np.array([0, 3], np.int32), entries, pieces, pieces, out)
+    with pytest.raises(ValueError, match="out of range"):  # a piece beyond the table
+        KERNEL.expand_pieces(np.array([0, 2], np.int32), entries, pieces, pieces[:2], out)
     with pytest.raises(ValueError, match="out of range"):
         KERNEL.piece_offsets(
             np.array([0, 5], np.int32), np.array([0, 2]), counts, np.empty(2, np.int64)

@@ -71,6 +71,22 @@ static int get_buffer(PyObject *object, Py_buffer *view, Py_ssize_t itemsize, in
     return 0;
 }
 
+/* Fetch n buffers (see get_buffer); 0 when all are fetched, else -1 with none held. */
+static int get_buffers(PyObject **objects, Py_buffer *views, int n, const Py_ssize_t *sizes,
+                       const int *writable, const char **names) {
+    for (int got = 0; got < n; got++) {
+        if (get_buffer(objects[got], &views[got], sizes[got], writable[got], names[got])) {
+            while (got--) PyBuffer_Release(&views[got]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void release_buffers(Py_buffer *views, int n) {
+    for (int k = 0; k < n; k++) PyBuffer_Release(&views[k]);
+}
+
 static PyObject *token_keys(PyObject *self, PyObject *args) {
     PyObject *objects[6];
     static const Py_ssize_t sizes[6] = {1, 8, 8, 1, 8, 8};
@@ -78,43 +94,39 @@ static PyObject *token_keys(PyObject *self, PyObject *args) {
     static const char *names[6] = {"utf8", "starts", "ends", "salt", "first", "second"};
     Py_buffer views[6];
     if (!PyArg_ParseTuple(args, "OOOOOO:token_keys", &objects[0], &objects[1], &objects[2],
-                          &objects[3], &objects[4], &objects[5]))
+                          &objects[3], &objects[4], &objects[5]) ||
+        get_buffers(objects, views, 6, sizes, writable, names))
         return NULL;
-    int got = 0;
-    for (; got < 6; got++)
-        if (get_buffer(objects[got], &views[got], sizes[got], writable[got], names[got])) break;
-    PyObject *result = NULL;
-    if (got == 6) {
-        Py_ssize_t n = views[1].len / 8;
-        int sizes_agree = views[2].len / 8 == n && views[3].len == n && views[4].len / 8 == n &&
-                          views[5].len / 8 == n;
-        if (!sizes_agree) {
-            PyErr_SetString(PyExc_ValueError, "token_keys: arrays of different lengths");
-        } else {
-            const unsigned char *utf8 = views[0].buf;
-            const int64_t *starts = views[1].buf, *ends = views[2].buf;
-            const uint8_t *salt = views[3].buf;
-            uint64_t *first = views[4].buf, *second = views[5].buf;
-            int64_t size = views[0].len, bad = -1;
-            Py_BEGIN_ALLOW_THREADS
-            for (Py_ssize_t i = 0; i < n; i++) {
-                int64_t start = starts[i], length = ends[i] - starts[i];
-                if (start < 0 || length < 0 || ends[i] > size) {
-                    bad = i;
-                    break;
-                }
-                key_of(utf8, size, start, length, salt[i], &first[i], &second[i]);
+    Py_ssize_t n = views[1].len / 8, bad = -1;
+    int sizes_agree = views[2].len / 8 == n && views[3].len == n && views[4].len / 8 == n &&
+                      views[5].len / 8 == n;
+    if (sizes_agree) {
+        const unsigned char *utf8 = views[0].buf;
+        const int64_t *starts = views[1].buf, *ends = views[2].buf;
+        const uint8_t *salt = views[3].buf;
+        uint64_t *first = views[4].buf, *second = views[5].buf;
+        int64_t size = views[0].len;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t start = starts[i], length = ends[i] - starts[i];
+            if (start < 0 || length < 0 || ends[i] > size) {
+                bad = i;
+                break;
             }
-            Py_END_ALLOW_THREADS
-            if (bad >= 0)
-                PyErr_Format(PyExc_ValueError, "token_keys: token %zd lies outside the text",
-                             (Py_ssize_t)bad);
-            else
-                result = Py_NewRef(Py_None);
+            key_of(utf8, size, start, length, salt[i], &first[i], &second[i]);
         }
+        Py_END_ALLOW_THREADS
     }
-    for (int k = 0; k < got; k++) PyBuffer_Release(&views[k]);
-    return result;
+    release_buffers(views, 6);
+    if (!sizes_agree) {
+        PyErr_SetString(PyExc_ValueError, "token_keys: arrays of different lengths");
+        return NULL;
+    }
+    if (bad >= 0) {
+        PyErr_Format(PyExc_ValueError, "token_keys: token %zd lies outside the text", bad);
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 /* Dense ids of keys (first, second) in the order they first occur: an open-addressing table
@@ -227,35 +239,31 @@ static PyObject *factorize_keys(PyObject *self, PyObject *args) {
     static const Py_ssize_t sizes[3] = {8, 8, 4};
     static const char *names[3] = {"first", "second", "ids"};
     Py_buffer views[3];
-    if (!PyArg_ParseTuple(args, "OOO:factorize_keys", &objects[0], &objects[1], &objects[2]))
+    if (!PyArg_ParseTuple(args, "OOO:factorize_keys", &objects[0], &objects[1], &objects[2]) ||
+        get_buffers(objects, views, 3, sizes, writable, names))
         return NULL;
-    int got = 0;
-    for (; got < 3; got++)
-        if (get_buffer(objects[got], &views[got], sizes[got], writable[got], names[got])) break;
+    Py_ssize_t n = views[0].len / 8;
     PyObject *result = NULL;
-    if (got == 3) {
-        Py_ssize_t n = views[0].len / 8;
-        if (views[1].len / 8 != n || views[2].len / 4 != n) {
-            PyErr_SetString(PyExc_ValueError, "factorize_keys: arrays of different lengths");
-        } else {
-            Factorizer f;
-            int failed = factorizer_init(&f);
-            if (!failed) {
-                Py_BEGIN_ALLOW_THREADS
-                failed = factorize_into(&f, views[0].buf, views[1].buf, n, views[2].buf);
-                Py_END_ALLOW_THREADS
-            }
-            if (failed) {
-                PyErr_NoMemory();
-            } else {
-                Py_ssize_t bytes = f.types * (Py_ssize_t)sizeof(int64_t);
-                result = Py_BuildValue("(y#y#)", (const char *)f.examples, bytes,
-                                       (const char *)f.counts, bytes);
-            }
-            factorizer_free(&f);
+    if (views[1].len / 8 != n || views[2].len / 4 != n) {
+        PyErr_SetString(PyExc_ValueError, "factorize_keys: arrays of different lengths");
+    } else {
+        Factorizer f;
+        int failed = factorizer_init(&f);
+        if (!failed) {
+            Py_BEGIN_ALLOW_THREADS
+            failed = factorize_into(&f, views[0].buf, views[1].buf, n, views[2].buf);
+            Py_END_ALLOW_THREADS
         }
+        if (failed) {
+            PyErr_NoMemory();
+        } else {
+            Py_ssize_t bytes = f.types * (Py_ssize_t)sizeof(int64_t);
+            result = Py_BuildValue("(y#y#)", (const char *)f.examples, bytes,
+                                   (const char *)f.counts, bytes);
+        }
+        factorizer_free(&f);
     }
-    for (int k = 0; k < got; k++) PyBuffer_Release(&views[k]);
+    release_buffers(views, 3);
     return result;
 }
 
@@ -512,22 +520,6 @@ static PyObject *whitespace_pairs(PyObject *self, PyObject *args) { return pairs
 
 static PyObject *word_pairs(PyObject *self, PyObject *args) { return pairs(args, 1); }
 
-/* Fetch n buffers (see get_buffer); 0 when all are fetched, else -1 with none held. */
-static int get_buffers(PyObject **objects, Py_buffer *views, int n, const Py_ssize_t *sizes,
-                       const int *writable, const char **names) {
-    for (int got = 0; got < n; got++) {
-        if (get_buffer(objects[got], &views[got], sizes[got], writable[got], names[got])) {
-            while (got--) PyBuffer_Release(&views[got]);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static void release_buffers(Py_buffer *views, int n) {
-    for (int k = 0; k < n; k++) PyBuffer_Release(&views[k]);
-}
-
 /* Texts in word indices -> the offsets of their pieces: out[0] = 0, out[t + 1] = out[t] + the
  * pieces of text t's words (counts: pieces of each word). */
 static PyObject *piece_offsets(PyObject *self, PyObject *args) {
@@ -571,47 +563,58 @@ static PyObject *piece_offsets(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* Words -> their pieces, one after another. entries[2w], entries[2w + 1]: word w's piece
- * where it is one piece, else where its pieces start in piece_ids; and how many it has. (One
- * random read for a one-piece word, as a text's frequent words mostly are, where separate
- * arrays of starts and counts take three.) */
+/* Words -> their pieces, one after another, each piece written as table[piece] (table:
+ * sentencepiece id -> the caller's id; small, so it stays in the cache). entries[2w],
+ * entries[2w + 1]: word w's piece where it is one piece, else where its pieces start in
+ * pieces; and how many it has (one random read for a one-piece word, as a text's frequent
+ * words mostly are, where separate arrays of starts and counts take three). */
 static PyObject *expand_pieces(PyObject *self, PyObject *args) {
-    PyObject *objects[4];
-    static const Py_ssize_t sizes[4] = {4, 16, 4, 4};
-    static const int writable[4] = {0, 0, 0, 1};
-    static const char *names[4] = {"words", "entries", "piece_ids", "out"};
-    Py_buffer views[4];
-    if (!PyArg_ParseTuple(args, "OOOO:expand_pieces", &objects[0], &objects[1], &objects[2],
-                          &objects[3]) ||
-        get_buffers(objects, views, 4, sizes, writable, names))
+    PyObject *objects[5];
+    static const Py_ssize_t sizes[5] = {4, 16, 4, 4, 4};
+    static const int writable[5] = {0, 0, 0, 0, 1};
+    static const char *names[5] = {"words", "entries", "pieces", "table", "out"};
+    Py_buffer views[5];
+    if (!PyArg_ParseTuple(args, "OOOOO:expand_pieces", &objects[0], &objects[1], &objects[2],
+                          &objects[3], &objects[4]) ||
+        get_buffers(objects, views, 5, sizes, writable, names))
         return NULL;
-    const int32_t *words = views[0].buf, *piece_ids = views[2].buf;
+    const int32_t *words = views[0].buf, *pieces = views[2].buf, *table = views[3].buf;
     const int64_t *entries = views[1].buf;
-    int32_t *out = views[3].buf;
-    Py_ssize_t n = views[0].len / 4, types = views[1].len / 16, pieces = views[2].len / 4;
-    Py_ssize_t room = views[3].len / 4, done = 0;
+    int32_t *out = views[4].buf;
+    Py_ssize_t n = views[0].len / 4, types = views[1].len / 16, size = views[2].len / 4;
+    Py_ssize_t ids = views[3].len / 4, room = views[4].len / 4, done = 0;
     int bad = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t k = 0; k < n; k++) {
+    for (Py_ssize_t k = 0; k < n && !bad; k++) {
         int32_t word = words[k];
-        if (word < 0 || word >= types || done >= room) {
+        if (word < 0 || word >= types) {
             bad = 1;
             break;
         }
         int64_t where = entries[2 * word], count = entries[2 * word + 1];
-        if (count == 1) {
-            out[done++] = (int32_t)where;
+        if (count == 1) { /* where: the piece itself */
+            if (where < 0 || where >= ids || done >= room) {
+                bad = 1;
+                break;
+            }
+            out[done++] = table[where];
             continue;
         }
-        if (where < 0 || count < 0 || where + count > pieces || done + count > room) {
+        if (where < 0 || count < 0 || where + count > size || done + count > room) {
             bad = 1;
             break;
         }
-        memcpy(out + done, piece_ids + where, count * sizeof(int32_t));
-        done += count;
+        for (int64_t j = 0; j < count; j++) {
+            int32_t piece = pieces[where + j];
+            if (piece < 0 || piece >= ids) {
+                bad = 1;
+                break;
+            }
+            out[done++] = table[piece];
+        }
     }
     Py_END_ALLOW_THREADS
-    release_buffers(views, 4);
+    release_buffers(views, 5);
     if (bad || done != room) {
         PyErr_SetString(PyExc_ValueError, "expand_pieces: indices out of range, or the output "
                                           "is not the size of the pieces");
@@ -690,9 +693,9 @@ static PyMethodDef methods[] = {
      "piece_offsets(words, offsets, counts, out): texts in word indices (int32, with int64 "
      "offsets) -> the int64 offsets of their pieces, given each word's piece count."},
     {"expand_pieces", expand_pieces, METH_VARARGS,
-     "expand_pieces(words, entries, piece_ids, out): the pieces of every word (int32 word "
-     "indices) into out; entries (int64, 2 a word): the word's piece where it is one piece, "
-     "else where its pieces start in piece_ids; and how many it has."},
+     "expand_pieces(words, entries, pieces, table, out): the pieces of every word (int32 word "
+     "indices) into out, each as table[piece]; entries (int64, 2 a word): the word's piece "
+     "where it is one piece, else where its pieces start in pieces; and how many it has."},
     {"type_table_add", type_table_add, METH_VARARGS,
      "type_table_add(slots, count, first, second, ids, examples) -> count: TypeTable.add one "
      "key after another on the table's rows (first, second, id + 1)."},

@@ -164,32 +164,30 @@ def piece_vocabularies(
 def _pieces_of_words(flat: Flat, pieces: _WordPieces, table: np.ndarray) -> Flat:
     """Texts in word indices of ``pieces`` -> the same texts in vocabulary ids (``table``:
     sentencepiece id -> vocabulary id)."""
-    piece_ids = table[np.frombuffer(pieces.pieces, dtype=np.int32)]
-    ids, offsets = _expand_texts(flat[0].numpy(), flat[1].numpy(), pieces, piece_ids)
+    ids, offsets = _expand_texts(flat[0].numpy(), flat[1].numpy(), pieces, table)
     return torch.from_numpy(ids), torch.from_numpy(offsets)
 
 
 def _expand_texts(
-    words: np.ndarray, offsets: np.ndarray, pieces: _WordPieces, piece_ids: np.ndarray
+    words: np.ndarray, offsets: np.ndarray, pieces: _WordPieces, table: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Texts in word indices of ``pieces`` (flat, with offsets) -> their pieces (int32; each
-    piece written as ``piece_ids`` gives it, by its place in ``pieces.pieces``) and the
-    texts' offsets into them (int64): by the compiled kernels where built, else
-    :func:`_numpy_expand_texts`."""
+    """Texts in word indices of ``pieces`` (flat, with offsets) -> their pieces (int32), each
+    written as ``table`` (sentencepiece id -> id, int32) gives it, or as sentencepiece's own
+    id without one, and the texts' offsets into them (int64): by the compiled kernels where
+    built, else :func:`_numpy_expand_texts`."""
+    own = np.frombuffer(pieces.pieces, dtype=np.int32)
     kernel = kernels.compiled
     if kernel is None:
-        return _numpy_expand_texts(words, offsets, pieces, piece_ids)
+        return _numpy_expand_texts(words, offsets, pieces, own if table is None else table[own])
+    if table is None:
+        table = np.arange(pieces.tokenizer.processor.get_piece_size(), dtype=np.int32)
     words = np.ascontiguousarray(words, dtype=np.int32)
     counts = np.frombuffer(pieces.counts, dtype=np.int64)
     piece_offsets = np.empty(len(offsets), dtype=np.int64)
     kernel.piece_offsets(words, np.ascontiguousarray(offsets, np.int64), counts, piece_offsets)
     ids = np.empty(int(piece_offsets[-1]), dtype=np.int32)
-    piece_ids = np.ascontiguousarray(piece_ids, np.int32)
-    starts = np.frombuffer(pieces.starts, dtype=np.int64)
-    entries = np.stack([starts, counts], axis=1)  # a one-piece word: its piece, not its start
-    one = counts == 1
-    entries[one, 0] = piece_ids[starts[one]]
-    kernel.expand_pieces(words, entries, piece_ids, ids)
+    entries = np.frombuffer(pieces.entries, dtype=np.int64)
+    kernel.expand_pieces(words, entries, own, np.ascontiguousarray(table, np.int32), ids)
     return ids, piece_offsets
 
 
@@ -413,12 +411,20 @@ class _WordPieces:
     def __init__(self, tokenizer: SentencePieceTokenizer) -> None:
         self.tokenizer = tokenizer
         self.pieces, self.starts, self.counts = array("i"), array("q"), array("q")
+        # for the compiled expansion, two a word: its piece where it is one, else its start;
+        # its count
+        self.entries = array("q")
 
     def add(self, words: list[str]) -> list[int]:
         """Encode these new (prepared) words; their indices."""
         first = len(self.counts)
         pieces, counts = self.tokenizer.encode_words(words)
-        self.starts.frombytes((np.cumsum(counts) - counts + len(self.pieces)).tobytes())
+        starts = np.cumsum(counts) - counts
+        entries = np.stack([starts + len(self.pieces), counts], axis=1)
+        one = counts == 1
+        entries[one, 0] = pieces[starts[one]]
+        self.starts.frombytes((starts + len(self.pieces)).tobytes())
+        self.entries.frombytes(entries.tobytes())
         self.pieces.frombytes(pieces.tobytes())
         self.counts.frombytes(counts.tobytes())
         return list(range(first, len(self.counts)))
@@ -452,9 +458,7 @@ def sentencepiece_ids(texts: list[str], tokenizer: SentencePieceTokenizer) -> Fl
     for chunk, known in chunks:
         token_offsets = np.concatenate([[0], np.cumsum(chunk.lengths)])
         token_ids = types.token_ids(chunk, known)  # new words' pieces added
-        own_ids = np.frombuffer(words.pieces, dtype=np.int32)
-        pieces, piece_offsets = _expand_texts(token_ids, token_offsets, words, own_ids)
-        del own_ids  # the next chunk's words extend the array it views
+        pieces, piece_offsets = _expand_texts(token_ids, token_offsets, words, None)
         piece_ends, text_lengths = piece_offsets[1:], np.diff(piece_offsets)
         if len(chunk.flagged):  # encoded whole: the model joins words across these spaces
             whole = [texts[done + i] for i in chunk.flagged.tolist()]

@@ -266,7 +266,7 @@ class TypeTable:
 
 def factorize(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dense ids (int32) of a batch of keys, the position of one key of each id (int64) and
-    the keys of each id (int64): the compiled kernel where built (ids in the order keys
+    how many keys each id has (int64): the compiled kernel where built (ids in the order keys
     first occur), else :func:`_numpy_factorize`."""
     kernel = kernels.compiled
     if kernel is None:
