@@ -176,11 +176,14 @@ def test_the_task_encodes_the_file_as_its_columns(tmp_path: Path, train: bytes, 
         (b"", "holds no sentence pairs"),
     ],
 )
-def test_a_malformed_training_file_gets_the_line_readers_message(tmp_path, train, message, capsys):
-    data = module(tmp_path, train, "whitespace")
+@pytest.mark.parametrize("kind", ["whitespace", "word"])  # (each a compiled kernel of its own)
+def test_a_malformed_training_file_gets_the_line_readers_message(
+    tmp_path, train, message, kind, capsys
+):
+    data = module(tmp_path, train, kind)
     with pytest.raises(DataFileError, match=message):
         data.setup()
-    assert re.search(message, clean_error(module(tmp_path, train, "whitespace").setup, capsys))
+    assert re.search(message, clean_error(module(tmp_path, train, kind).setup, capsys))
 
 
 def trainings(monkeypatch) -> list[int]:
