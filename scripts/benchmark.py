@@ -169,10 +169,10 @@ def seqlab_path(
     """Train through seqlab's objective and Trainer setup. Returns seconds of the training
     loop (see FitTimer)."""
 
+    from seqlab.config.training import TrainingConfig
+    from seqlab.data.batching import batch_loader
     from seqlab.objectives.per_step import PerStepObjective
     from seqlab.spec import PER_STEP, TaskSpec
-    from seqlab.tasks.batching import batch_loader
-    from seqlab.training import TrainingConfig
 
     spec = TaskSpec(
         name="copy",
@@ -197,7 +197,7 @@ def bare_lightning_path(
     manual_backward, step; no logging, no gradient norm) in the same Trainer setup."""
     import lightning as L
 
-    from seqlab.tasks.batching import batch_loader
+    from seqlab.data.batching import batch_loader
 
     class Bare(L.LightningModule):
         def __init__(self) -> None:
@@ -409,7 +409,7 @@ def bench_peak(args: argparse.Namespace) -> dict:
 
 def allocator_child(threshold: int, hidden: int, steps: int) -> None:
     """Runs in a child process: apply the threshold, train, print JSON."""
-    from seqlab.runtime import set_malloc_thresholds
+    from seqlab.engine.runtime import set_malloc_thresholds
 
     if threshold:
         set_malloc_thresholds(threshold)
@@ -466,9 +466,9 @@ def translation_batches(n_batches: int, batch: int, length: int) -> tuple[list[d
     """Padded translation batches of source length ``length`` (the DESIGN.md setting: 50)."""
     import random
 
-    from seqlab.tasks.seq2seq_data import EncodedPairs
+    from seqlab.data.pairs import EncodedPairs
     from seqlab.tasks.translation import generate_pairs
-    from seqlab.tasks.vocab import Vocab
+    from seqlab.text.vocab import Vocab
 
     pairs = generate_pairs(n_batches * batch, length, length, random.Random(0))
     source = Vocab.build(s for s, _ in pairs)
@@ -506,10 +506,10 @@ def seq2seq_plain(model, batches: list[dict], steps: int, ratio: float = 1.0) ->
 
 def seq2seq_seqlab(model, batches: list[dict], steps: int, vocab: tuple[int, int]) -> float:
 
+    from seqlab.config.training import TrainingConfig
     from seqlab.objectives.seq2seq import Seq2SeqObjective
     from seqlab.spec import SEQ2SEQ, TaskSpec
-    from seqlab.tasks.vocab import Vocab
-    from seqlab.training import TrainingConfig
+    from seqlab.text.vocab import Vocab
 
     spec = TaskSpec(
         name="translation",
@@ -583,13 +583,13 @@ def bench_seq2seq(args: argparse.Namespace) -> dict:
 def data_child(kind: str, path: str) -> None:
     """Runs in a child process: one data measurement, printed as JSON. The runtime settings
     (allocator thresholds, threads) are those of a training run."""
-    from seqlab.runtime import RuntimeConfig, configure_runtime
+    from seqlab.engine.runtime import RuntimeConfig, configure_runtime
 
     configure_runtime(RuntimeConfig())
     start = time.perf_counter()
     row: dict = {"kind": kind}
     if kind == "read":
-        from seqlab.tasks.files import read_data_lines
+        from seqlab.data.files import read_data_lines
 
         row["lines"] = len(read_data_lines(path, "source<TAB>target")[1])
     else:
@@ -1080,7 +1080,7 @@ def main() -> None:
         data_child(*args.data_child)
         return
     if not args.default_malloc:  # as python -m seqlab.train does (configs/train.yaml runtime)
-        from seqlab.runtime import set_malloc_thresholds
+        from seqlab.engine.runtime import set_malloc_thresholds
 
         set_malloc_thresholds(1 << 30)
     args.steps = args.steps or (30 if args.quick else 150)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up seqlab in ./.venv: a virtual environment, PyTorch (the CPU wheel where there is no
 # NVIDIA GPU, so nothing pulls several GB of CUDA packages), then seqlab itself (editable,
-# with the dev tools: pytest, ruff; its token kernels compiled where a C compiler is found).
+# with the dev tools: pytest, ruff, and the sweep plugins).
 # Safe to run again; it only adds what is missing.
 #   PYTHON=python3.11        interpreter to build the venv from
 #   TORCH_INDEX_URL=...      optional index for the torch wheel (e.g. PyTorch's CPU index)
@@ -22,5 +22,5 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     "${PIP[@]}" "torch==2.13.0" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
   fi
 fi
-"${PIP[@]}" -e ".[dev]"
-.venv/bin/python -c "import torch; from seqlab.tasks import kernels; print(f'seqlab setup: ready (torch {torch.__version__}; tokenizing with {kernels.describe()})')"
+"${PIP[@]}" -e ".[dev,sweeps]"
+.venv/bin/python -c "import torch; print(f'seqlab setup: ready (torch {torch.__version__})')"

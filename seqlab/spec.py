@@ -5,11 +5,19 @@ asks for, sizes, metric names, vocabularies. Plain Python (no Lightning): models
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from seqlab.tasks.tokenizers import Tokenizer
-    from seqlab.tasks.vocab import Vocab
+from torch import Tensor
+
+from seqlab.text.tokenizers import Tokenizer
+from seqlab.text.vocab import Vocab
+
+# A batch, as every loader yields it and every objective reads it; its keys follow the output:
+# PER_STEP: inputs (B, T) long, targets (B, T) long (-100 where nothing is scored), focus
+#     (B, T) bool (the positions of the task's focus metric), lengths (B,) when padded;
+# SEQUENCE: inputs (B, T) long, lengths (B,) long, labels (B,) long, focus (B,) bool;
+# SEQ2SEQ: src (B, S) long, src_lengths (B,), tgt_in (B, T) = <bos> y1..yn, tgt_out (B, T) =
+#     y1..yn <eos>, padded with PAD_ID; index (B,) the pairs' positions in their split.
+Batch = dict[str, Tensor]
 
 # The three output shapes seqlab trains. A model declares the ones it can produce, a task the
 # ones it can serve; each has one objective (seqlab/objectives/).

@@ -15,8 +15,11 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from seqlab.engine.run import CONFIG_DIR, run
+from seqlab.engine.run_config import register_schemas
 from seqlab.errors import error_boundary
-from seqlab.train import CONFIG_DIR, run
+
+register_schemas()  # what python -m seqlab.train does before Hydra composes
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTENSION_CONFIGS = ROOT / "tests" / "extension" / "configs"
@@ -105,7 +108,7 @@ def _test_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
 
 @pytest.fixture(autouse=True)
 def _data_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test its own encoded-data cache (seqlab.tasks.encoded_cache), never ~/.cache."""
+    """Each test its own encoded-data cache (seqlab.text.cache), never ~/.cache."""
     directory = tmp_path_factory.mktemp("seqlab_cache")
     monkeypatch.setenv("SEQLAB_CACHE_DIR", str(directory))
     return directory

@@ -8,11 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import ModelConfig, require_positive, store_schema
+from seqlab.config.checks import require_positive
+from seqlab.config.schema import ModelConfig
 from seqlab.errors import ConfigError
 from seqlab.models.padding import real_mask
 from seqlab.spec import PER_STEP, SEQUENCE, TaskSpec
-from seqlab.tasks.vocab import PAD_ID
+from seqlab.text.vocab import PAD_ID
 
 
 def mlp(inputs: int, hidden: int, outputs: int, dropout: float) -> nn.Sequential:
@@ -127,5 +128,6 @@ class WindowMLP(nn.Module):
         return (logits, None) if self.per_step else logits
 
 
-store_schema("model", "bow", BagOfWordsConfig)
-store_schema("model", "window", WindowConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/model/<name>.
+SCHEMAS = {"bow": BagOfWordsConfig, "window": WindowConfig}

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from seqlab.config import ModelConfig, require_positive, store_schema
+from seqlab.config.checks import require_positive
+from seqlab.config.schema import ModelConfig
 from seqlab.errors import ConfigError
 from seqlab.models.attention import AdditiveAttention
 from seqlab.models.padding import real_mask
 from seqlab.models.recurrent import Recurrent, RecurrentConfig, State
 from seqlab.models.sampled_decoder import sampled_fixed_context
 from seqlab.spec import SEQ2SEQ, TaskSpec
-from seqlab.tasks.vocab import BOS_ID, PAD_ID
+from seqlab.text.vocab import BOS_ID, PAD_ID
 
 
 @dataclass
@@ -219,4 +220,6 @@ class Seq2Seq(nn.Module):
         return torch.stack(logits, 1)
 
 
-store_schema("model", "seq2seq", Seq2SeqConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/model/<name>.
+SCHEMAS = {"seq2seq": Seq2SeqConfig}

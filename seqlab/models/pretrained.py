@@ -9,8 +9,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from seqlab.config.schema import ModelConfig
 from seqlab.errors import ConfigError, DataFileError
-from seqlab.tasks.vocab import SPECIALS, Vocab
+from seqlab.spec import TaskSpec
+from seqlab.text.vocab import SPECIALS, Vocab
 
 
 def load_word_vectors(path: str | Path, vocab: Vocab, embedding: nn.Embedding) -> str:
@@ -74,3 +76,18 @@ def input_embedding(module: nn.Module) -> nn.Embedding:
         if isinstance(embedding, nn.Embedding):
             return embedding
     raise ConfigError(f"{type(module).__name__} has no input embedding for pretrained vectors")
+
+
+def load_pretrained(config: ModelConfig, module: nn.Module, spec: TaskSpec) -> str | None:
+    """Initialise ``module``'s input embeddings from the model config's
+    ``pretrained_embeddings`` file if it has one; returns a report of the coverage (None when
+    there is none)."""
+    path = getattr(config, "pretrained_embeddings", None)
+    if not path:
+        return None
+    if spec.source_vocab is None:
+        raise ConfigError(
+            f"model.pretrained_embeddings needs a task with a word vocabulary; "
+            f"task={spec.name} has none"
+        )
+    return load_word_vectors(path, spec.source_vocab, input_embedding(module))

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import require_choice, require_finite, require_positive
+from seqlab.config.checks import require_choice, require_finite, require_positive
 from seqlab.errors import ConfigError
 from seqlab.models.cells import GATES, cell_step
 from seqlab.models.padding import last_position, reverse_padded

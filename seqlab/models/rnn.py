@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 
-from seqlab.config import ModelConfig, require_choice, store_schema
+from seqlab.config.checks import require_choice
+from seqlab.config.schema import ModelConfig
 from seqlab.errors import ConfigError
 from seqlab.models.padding import real_mask
 from seqlab.models.recurrent import Recurrent, RecurrentConfig, State
 from seqlab.spec import PER_STEP, SEQUENCE, TaskSpec
 
 if TYPE_CHECKING:
-    from seqlab.training import TrainingConfig
+    from seqlab.config.training import TrainingConfig
 
 POOLINGS = ("last", "mean", "max")
 
@@ -116,4 +117,6 @@ class RecurrentClassifier(nn.Module):
         return outputs.masked_fill(~mask, float("-inf")).max(1).values
 
 
-store_schema("model", "rnn", RNNConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/model/<name>.
+SCHEMAS = {"rnn": RNNConfig}

@@ -19,22 +19,36 @@ The result equals :meth:`Seq2Seq.forward_sampled`'s step-by-step definition (Ben
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from seqlab.models.cells import cell_step
-from seqlab.models.recurrent import State, layer_parameters
+from seqlab.models.recurrent import Recurrent, State, layer_parameters
 
-if TYPE_CHECKING:
-    from seqlab.models.encoder_decoder import Memory, Seq2Seq
+
+class FixedContextModel(Protocol):
+    """What this decoder reads of a fixed-context Seq2Seq (seqlab.models.encoder_decoder)."""
+
+    target_embedding: nn.Embedding
+    decoder: Recurrent
+    output: nn.Linear
+    layers: int
+    hidden_size: int
+    cell: str
+
+
+class EncodedSource(Protocol):
+    """The encoder's memory; a fixed-context decoder reads only the context (B, K)."""
+
+    context: Tensor
 
 
 def sampled_fixed_context(
-    model: Seq2Seq,
-    memory: Memory,
+    model: FixedContextModel,
+    memory: EncodedSource,
     state: State,
     tgt_in: Tensor,
     use_truth: Tensor,

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from seqlab.config import require_at_least, require_finite
+from seqlab.config.checks import require_at_least, require_finite
 from seqlab.errors import ConfigError
 from seqlab.models.encoder_decoder import Seq2Seq, reorder_state
-from seqlab.tasks.vocab import BOS_ID, EOS_ID, PAD_ID
+from seqlab.text.vocab import BOS_ID, EOS_ID, PAD_ID
 
 
 @dataclass

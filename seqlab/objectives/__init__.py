@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from torch import nn
 
+from seqlab.config.training import TrainingConfig
 from seqlab.models.search import DecodingConfig
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.classification import ClassificationObjective
 from seqlab.objectives.per_step import PerStepObjective
 from seqlab.objectives.seq2seq import Seq2SeqObjective
 from seqlab.spec import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
-from seqlab.training import TrainingConfig
 
 OBJECTIVES: dict[str, type[SeqlabObjective]] = {
     PER_STEP: PerStepObjective,
@@ -28,7 +28,7 @@ def build_objective(
     attention_maps: int = 0,
 ) -> SeqlabObjective:
     """The objective that trains ``model`` on a task with this ``spec`` (``attention_maps``:
-    seq2seq only, see seqlab.diagnostics)."""
+    seq2seq only, see seqlab.diagnostics.gradient_flow)."""
     if spec.output == SEQ2SEQ:
         return Seq2SeqObjective(model, training, spec, decoding, attention_maps)  # type: ignore[arg-type]
     return OBJECTIVES[spec.output](model, training, spec)

@@ -8,23 +8,22 @@ steps per batch) and ordinary training (one) go through the same :meth:`optimize
 from __future__ import annotations
 
 import math
-import random
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from seqlab.config.training import TrainingConfig
+from seqlab.data.batching import ResumableLoader
 from seqlab.errors import NonFiniteLossError
-from seqlab.logs import RunCSVLogger
 from seqlab.objectives.lr_schedules import build_scheduler
+from seqlab.reporting.loggers import RunCSVLogger
+from seqlab.reporting.step_scalars import StepScalarBuffer
+from seqlab.rng import rng_states, set_rng_states
 from seqlab.spec import TaskSpec
-from seqlab.step_scalars import StepScalarBuffer
-from seqlab.tasks.batching import ResumableLoader
-from seqlab.training import TrainingConfig
 
 
 def build_optimizer(params: Any, cfg: TrainingConfig) -> torch.optim.Optimizer:
@@ -278,30 +277,3 @@ class SeqlabObjective(L.LightningModule):
         if state is not None:
             set_rng_states(state["rng"])
             self._restored = dict(state)
-
-
-def rng_states() -> dict[str, Any]:
-    """torch's, numpy's and Python's generators (and CUDA's), as plain containers."""
-    kind, keys, position, has_gauss, cached = np.random.get_state()
-    states: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
-        "python": random.getstate(),
-    }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def set_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["torch"])
-    kind, keys, position, has_gauss, cached = states["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
-    random.setstate(_as_tuples(states["python"]))
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def _as_tuples(value: Any) -> Any:
-    """random.setstate wants the tuples it gave (a checkpoint may hold lists)."""
-    return tuple(_as_tuples(v) for v in value) if isinstance(value, list | tuple) else value

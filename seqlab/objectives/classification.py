@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from seqlab.objectives.base import SeqlabObjective
-from seqlab.tasks.batching import Batch
+from seqlab.spec import Batch
 
 
 class ClassificationObjective(SeqlabObjective):

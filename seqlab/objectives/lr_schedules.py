@@ -10,7 +10,7 @@ from collections.abc import Callable
 import torch
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau
 
-from seqlab.training import TrainingConfig
+from seqlab.config.training import TrainingConfig
 
 
 def lr_factor(cfg: TrainingConfig, total_steps: int | None) -> Callable[[int], float]:

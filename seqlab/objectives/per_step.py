@@ -10,8 +10,7 @@ from torch import Tensor
 
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.tbptt import run_truncated_bptt
-from seqlab.spec import TaskSpec
-from seqlab.tasks.batching import Batch
+from seqlab.spec import Batch, TaskSpec
 
 IGNORE = -100  # target id of padding positions
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from seqlab.training import ScheduledSamplingConfig
+from seqlab.config.training import ScheduledSamplingConfig
 
 
 def teacher_forcing_ratio(step: int, base_ratio: float, cfg: ScheduledSamplingConfig) -> float:

@@ -15,17 +15,16 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor
 
-from seqlab.alignments import Alignment, alignment_figure, alignments
-from seqlab.bleu import bleu_by_length, corpus_bleu
+from seqlab.config.training import TrainingConfig
 from seqlab.models.encoder_decoder import Seq2Seq
 from seqlab.models.search import DecodingConfig, decode, greedy_alignments, output_limits
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.schedules import teacher_forcing_ratio
-from seqlab.spec import TaskSpec
-from seqlab.tasks.batching import Batch
-from seqlab.tasks.tokenizers import Tokenizer
-from seqlab.tasks.vocab import EOS_ID, PAD_ID, Vocab
-from seqlab.training import TrainingConfig
+from seqlab.reporting.alignments import Alignment, alignment_figure, alignments
+from seqlab.reporting.bleu import bleu_by_length, corpus_bleu
+from seqlab.spec import Batch, TaskSpec
+from seqlab.text.tokenizers import Tokenizer
+from seqlab.text.vocab import EOS_ID, PAD_ID, Vocab
 
 
 def seq2seq_ce(logits: Tensor, tgt_out: Tensor) -> Tensor:
@@ -218,7 +217,7 @@ class Seq2SeqObjective(SeqlabObjective):
     def _log_buckets_to_tensorboard(self, buckets: list[dict[str, Any]]) -> None:
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        from seqlab.figures import bleu_length_figure
+        from seqlab.reporting.figures import bleu_length_figure
 
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 import lightning as L
 import torch
 
-from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.config.checks import require_at_least
+from seqlab.config.schema import TaskConfig
+from seqlab.data.pairs import Seq2SeqDataModule, TextPair
+from seqlab.data.splits import TensorSplitsDataModule, split_generators
 from seqlab.errors import ConfigError
-from seqlab.spec import PER_STEP, SEQ2SEQ, TaskSpec
-from seqlab.tasks.batching import Batch
-from seqlab.tasks.seq2seq_data import Seq2SeqDataModule, TextPair
-from seqlab.tasks.splits import TensorSplitsDataModule, split_generators
+from seqlab.spec import PER_STEP, SEQ2SEQ, Batch, TaskSpec
 
 
 @dataclass
@@ -182,4 +182,6 @@ class Seq2SeqCopyDataModule(Seq2SeqDataModule):
         return pairs
 
 
-store_schema("task", "copy", CopyConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/task/<name>.
+SCHEMAS = {"copy": CopyConfig}

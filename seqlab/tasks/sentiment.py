@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 import lightning as L
 
-from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.config.checks import require_at_least
+from seqlab.config.schema import TaskConfig
+from seqlab.data.labelled_text import TextClassificationDataModule, TextExample
+from seqlab.data.splits import split_seed
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQUENCE
-from seqlab.tasks.splits import split_seed
-from seqlab.tasks.text_classification import TextClassificationDataModule, TextExample
 
 SUBJECTS = [
     ["the", "movie"],
@@ -184,4 +185,6 @@ def order_pairs_are_consistent(examples: list[TextExample]) -> bool:
     return all(labels == {0, 1} for labels in by_bag.values())
 
 
-store_schema("task", "sentiment", SentimentConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/task/<name>.
+SCHEMAS = {"sentiment": SentimentConfig}

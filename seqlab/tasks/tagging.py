@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import lightning as L
 import torch
 
-from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.config.checks import require_at_least
+from seqlab.config.schema import TaskConfig
+from seqlab.data.splits import TensorSplitsDataModule, split_generators
 from seqlab.errors import ConfigError
-from seqlab.spec import PER_STEP, TaskSpec
-from seqlab.tasks.batching import Batch
-from seqlab.tasks.splits import TensorSplitsDataModule, split_generators
+from seqlab.spec import PER_STEP, Batch, TaskSpec
 
 AMBIGUOUS = ["bank", "bat", "pitch", "spring"]
 CUES = {"NATURE": ["river", "shore", "water", "field"], "MONEY": ["money", "loan", "cash", "price"]}
@@ -145,4 +145,6 @@ class TaggingDataModule(TensorSplitsDataModule):
             }
 
 
-store_schema("task", "tagging", TaggingConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/task/<name>.
+SCHEMAS = {"tagging": TaggingConfig}

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 import lightning as L
 
-from seqlab.config import TaskConfig, require_at_least, store_schema
+from seqlab.config.checks import require_at_least
+from seqlab.config.schema import TaskConfig
+from seqlab.data.pairs import Seq2SeqDataModule, TextPair, check_vocabulary_and_batching
+from seqlab.data.splits import SPLITS, split_seed
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ
-from seqlab.tasks.seq2seq_data import Seq2SeqDataModule, TextPair, check_vocabulary_and_batching
-from seqlab.tasks.splits import SPLITS, split_seed
 
 LEXICON: dict[str, dict[str, str]] = {
     "DET": {"the": "le", "a": "un", "this": "ce", "every": "chaque", "my": "mon", "some": "des"},
@@ -244,4 +245,6 @@ class TranslationDataModule(Seq2SeqDataModule):
         return pairs
 
 
-store_schema("task", "translation", TranslationConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/task/<name>.
+SCHEMAS = {"translation": TranslationConfig}

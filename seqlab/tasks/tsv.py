@@ -8,24 +8,22 @@ checkpoint. BLEU compares detokenised hypotheses with the file's own target line
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from dataclasses import dataclass
-from pathlib import Path
 
 import lightning as L
 
-from seqlab.config import TaskConfig, require_at_least, store_schema
-from seqlab.errors import ConfigError, DataFileError
-from seqlab.spec import SEQ2SEQ
-from seqlab.tasks import encoded_cache
-from seqlab.tasks.files import read_data_bytes, read_data_lines, read_data_text
-from seqlab.tasks.seq2seq_data import (
+from seqlab.config.checks import require_at_least
+from seqlab.config.schema import TaskConfig
+from seqlab.data.files import read_tsv_columns, read_tsv_pairs, require_paths
+from seqlab.data.pairs import (
     SPLITS,
     Seq2SeqDataModule,
     TextPair,
     Tokenization,
     check_vocabulary_and_batching,
 )
+from seqlab.spec import SEQ2SEQ
+from seqlab.text import cache
 
 
 @dataclass
@@ -40,7 +38,7 @@ class TsvConfig(TaskConfig):
     batch_size, batch_tokens, data_seed: as for translation. cache: keep the encoded files
     (tokenizers, vocabularies, ids) in ``$SEQLAB_CACHE_DIR`` (default ~/.cache/seqlab) and
     reuse them while the files and these options are unchanged
-    (seqlab.tasks.encoded_cache)."""
+    (seqlab.text.cache)."""
 
     _target_: str = "seqlab.tasks.tsv.TsvConfig"
     name: str = "tsv"
@@ -81,63 +79,6 @@ class TsvConfig(TaskConfig):
         return TsvTranslationDataModule(self)
 
 
-def require_paths(config: TaskConfig, layout: str) -> None:
-    """train_path, valid_path and test_path must be set (tsv, text_tsv)."""
-    for key in ("train_path", "valid_path", "test_path"):
-        if not getattr(config, key):
-            raise ConfigError(
-                f"task.{key} is not set; give a {layout} file (task.{key}=data/{key[:-5]}.tsv)"
-            )
-
-
-def read_tsv_columns(path: str | Path) -> tuple[list[str], list[str]]:
-    """The sources and targets of a ``source<TAB>target`` file, as :func:`read_tsv_pairs`
-    reads them. A well-formed file (one tab on every line, no blank line or side) is split
-    in a few passes over the whole text; any other goes line by line, for the message."""
-    _, text = read_data_text(path, "source<TAB>target")
-    lines = text.split("\n")
-    if "\r" in text:
-        lines = [line.rstrip("\r") for line in lines]
-    if lines and not lines[-1]:
-        lines.pop()  # the final line end
-    one_tab_each = text.count("\t") == len(lines) and all(
-        map(str.__contains__, lines, itertools.repeat("\t"))
-    )
-    if lines and one_tab_each:
-        fields = "\t".join(lines).split("\t")  # every line has exactly one tab
-        sources, targets = fields[0::2], fields[1::2]
-        if all(map(str.strip, sources)) and all(map(str.strip, targets)):
-            return sources, targets
-    pairs = read_tsv_pairs(path)
-    return [s for s, _ in pairs], [t for _, t in pairs]
-
-
-def read_tsv_pairs(path: str | Path) -> list[TextPair]:
-    """The ``source<TAB>target`` lines of a file, as they are; blank lines are skipped,
-    anything else malformed is an error naming the file and line number."""
-    path, lines = read_data_lines(path, "source<TAB>target")
-    pairs: list[TextPair] = []
-    for number, line in lines:
-        if "\t" not in line:
-            raise DataFileError(
-                f"{path}:{number}: no tab in this line; expected 'source<TAB>target', got "
-                f"{line[:60]!r}"
-            )
-        source, target, *rest = line.split("\t")
-        if rest:
-            raise DataFileError(
-                f"{path}:{number}: {len(rest) + 2} tab-separated columns; expected 2 "
-                f"(source<TAB>target)"
-            )
-        if not source.strip() or not target.strip():
-            side = "source" if not source.strip() else "target"
-            raise DataFileError(f"{path}:{number}: the {side} side is empty")
-        pairs.append((source, target))
-    if not pairs:
-        raise DataFileError(f"{path} holds no sentence pairs (the file is empty)")
-    return pairs
-
-
 class TsvTranslationDataModule(Seq2SeqDataModule):
     """Parallel data from train / valid / test TSV files."""
 
@@ -166,7 +107,7 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
             "min_freq": self.min_freq,
             "max_vocab": self.max_vocab,
         }
-        return encoded_cache.files_key([str(p) for p in self.paths.values()], options)
+        return cache.files_key([str(p) for p in self.paths.values()], options)
 
     def make_texts(self) -> dict[str, list[TextPair]]:
         return {split: read_tsv_pairs(str(path)) for split, path in self.paths.items()}
@@ -176,11 +117,7 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
     ) -> dict[str, tuple[list[str], list[str]]]:
         return {split: read_tsv_columns(str(self.paths[split])) for split in splits}
 
-    def training_file(self) -> bytes | None:
-        _, raw = read_data_bytes(str(self.paths["train"]), "source<TAB>target")
-        if not raw:
-            return None  # read_tsv_pairs says the file is empty
-        return raw if raw.endswith(b"\n") else raw + b"\n"
 
-
-store_schema("task", "tsv", TsvConfig)
+# The schemas this module declares, stored in Hydra's ConfigStore by
+# seqlab.engine.run_config.register_schemas as schema/task/<name>.
+SCHEMAS = {"tsv": TsvConfig}

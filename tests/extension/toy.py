@@ -15,9 +15,9 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from seqlab.config import ModelConfig, TaskConfig
+from seqlab.config.schema import ModelConfig, TaskConfig
+from seqlab.data.splits import TensorSplitsDataModule, split_generators
 from seqlab.spec import PER_STEP, SEQUENCE, TaskSpec
-from seqlab.tasks.splits import TensorSplitsDataModule, split_generators
 
 
 @dataclass

@@ -22,6 +22,6 @@ def slowed(self: SeqlabObjective, loss):  # type: ignore[no-untyped-def]
 SeqlabObjective.optimize = slowed  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    from seqlab.train import main
+    from seqlab.cli.train import main
 
     main()

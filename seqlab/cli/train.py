@@ -1,0 +1,96 @@
+"""``python -m seqlab.train model=lstm task=copy``: one run, a sweep (``-m``), or a resumed run
+(``resume=RUN_DIR``). Hydra composes configs/train.yaml; seqlab.engine.run does the work."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from seqlab.engine.resume import newest_checkpoint
+from seqlab.engine.run import (
+    CONFIG_DIR,
+    diverged_job_goes_on,
+    quiet_library_chatter,
+    resume_run,
+    run,
+    sweep_objective,
+)
+from seqlab.engine.run_config import register_schemas
+from seqlab.engine.slurm import requeued_under_slurm
+from seqlab.errors import error_boundary
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def hydra_main(cfg: DictConfig) -> float | None:
+    """One job: returns :func:`sweep_objective` of the run (for sweepers such as Optuna)."""
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    results = None
+    with error_boundary("seqlab"), diverged_job_goes_on(hydra_cfg.mode == RunMode.MULTIRUN):
+        if cfg.resume:
+            results = resume_run(Path(cfg.resume), list(hydra_cfg.overrides.task))
+        elif requeued_under_slurm() and newest_checkpoint(run_dir) is not None:
+            results = resume_run(run_dir, [])  # Slurm restarted this job: continue its run
+        else:
+            results = run(cfg, run_dir)
+    return sweep_objective(results)
+
+
+# Hydra plugins (the ``sweeps`` extra) and the sweeper / launcher choices that need them
+PLUGINS = {
+    ("sweeper", "optuna"): "hydra_plugins.hydra_optuna_sweeper",
+    ("launcher", "joblib"): "hydra_plugins.hydra_joblib_launcher",
+    ("launcher", "slurm"): "hydra_plugins.hydra_submitit_launcher",
+    ("launcher", "submitit_slurm"): "hydra_plugins.hydra_submitit_launcher",
+    ("launcher", "submitit_local"): "hydra_plugins.hydra_submitit_launcher",
+}
+SWEEPS_INSTALL = 'pip install "seqlab[sweeps]" (or, in a clone: pip install -e ".[sweeps]")'
+
+
+def hydra_choices(argv: list[str]) -> list[tuple[str, str]]:
+    """The (hydra group, choice) pairs the command line picks, directly
+    (``hydra/sweeper=optuna``) or through an experiment's defaults list."""
+    choices = []
+    for arg in argv:
+        key, _, value = arg.lstrip("+~").partition("=")
+        if key in ("hydra/sweeper", "hydra/launcher"):
+            choices.append((key.split("/")[1], value))
+        elif key == "experiment" and value:
+            path = Path(CONFIG_DIR) / "experiment" / f"{value}.yaml"
+            text = path.read_text() if path.is_file() else ""
+            for group in ("sweeper", "launcher"):
+                for line in text.splitlines():
+                    if line.strip().startswith(f"- override /hydra/{group}:"):
+                        choices.append((group, line.split(":", 1)[1].strip()))
+    return choices
+
+
+def check_sweep_plugins(argv: list[str]) -> str | None:
+    """A message naming the install command when a chosen sweeper or launcher's plugin is
+    not installed (a plain ``pip install seqlab`` leaves them out); None when all are."""
+    for group, choice in hydra_choices(argv):
+        module = PLUGINS.get((group, choice))
+        if module and importlib.util.find_spec(module) is None:
+            return (
+                f"hydra/{group}={choice} needs a Hydra plugin that is not installed "
+                f"({module.split('.')[1].replace('_', '-')}); install the sweep plugins with "
+                f"{SWEEPS_INSTALL}"
+            )
+    return None
+
+
+def main() -> None:
+    """The command line: the schemas go into Hydra's ConfigStore before it composes."""
+    missing = check_sweep_plugins(sys.argv[1:])
+    if missing:
+        print(f"seqlab: configuration error: {missing}", file=sys.stderr)
+        raise SystemExit(2)
+    register_schemas()
+    quiet_library_chatter()
+    hydra_main()

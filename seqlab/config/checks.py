@@ -1,0 +1,35 @@
+"""Value checks shared by the config schemas: each raises ConfigError with the fix."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from seqlab.errors import ConfigError
+
+
+def require_positive(group: str, **values: float | int | None) -> None:
+    """Each value must be > 0."""
+    for name, value in values.items():
+        if value is None or value <= 0:
+            raise ConfigError(f"{group}.{name} must be > 0, got {value} (set {group}.{name}=...)")
+
+
+def require_at_least(group: str, minimum: int, **values: int) -> None:
+    """Each value must be >= minimum."""
+    for name, value in values.items():
+        if value < minimum:
+            raise ConfigError(f"{group}.{name} must be >= {minimum}, got {value}")
+
+
+def require_choice(key: str, value: str, choices: Iterable[str], example: str = "") -> None:
+    """``value`` must be one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        hint = f" (e.g. {key}={example})" if example else ""
+        raise ConfigError(f"{key}={value!r} is unknown; choose one of {', '.join(choices)}{hint}")
+
+
+def require_finite(key: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} must be finite, got {value}")

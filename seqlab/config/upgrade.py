@@ -1,0 +1,51 @@
+"""Configs saved by older seqlab versions, brought to the current schema: renamed keys and
+the class paths of the 2026-12 package layout."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hydra.utils import get_class
+
+
+def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A run config as today's seqlab reads it: configs of older versions get their
+    ``_target_`` classes, and keys that moved to other groups leave the task."""
+    model, task = dict(config["model"]), dict(config["task"])
+    if "_target_" not in model:  # one ModelConfig held every kind's keys
+        target = _LEGACY_MODEL_TARGETS[model.pop("kind", "recurrent")]
+        fields = {f.name for f in dataclasses.fields(get_class(target))}
+        model = {k: v for k, v in model.items() if k in fields} | {"_target_": target}
+    if "_target_" not in task:
+        if task["name"] in ("tsv", "text_tsv"):
+            task.setdefault("tokenizer", "whitespace")  # the only one there was
+        for key in _LEGACY_TASK_KEYS:
+            task.pop(key, None)
+        if isinstance(task.get("seq2seq"), dict):
+            task["seq2seq"] = {k: v for k, v in task["seq2seq"].items() if k != "stop_when"}
+        task["_target_"] = _LEGACY_TASK_TARGETS[task["name"]]
+    return {**config, "model": model, "task": task}
+
+
+# Configs written before the groups named their classes (seqlab 0.1 up to commit 500046c):
+# the class each model kind and task name maps to, and the keys that moved out of the task.
+_LEGACY_MODEL_TARGETS = {
+    "recurrent": "seqlab.models.rnn.RNNConfig",
+    "seq2seq": "seqlab.models.encoder_decoder.Seq2SeqConfig",
+    "bow": "seqlab.models.baselines.BagOfWordsConfig",
+    "window": "seqlab.models.baselines.WindowConfig",
+}
+
+
+_LEGACY_TASK_TARGETS = {
+    "copy": "seqlab.tasks.copy.CopyConfig",
+    "translation": "seqlab.tasks.translation.TranslationConfig",
+    "tsv": "seqlab.tasks.tsv.TsvConfig",
+    "sentiment": "seqlab.tasks.sentiment.SentimentConfig",
+    "text_tsv": "seqlab.tasks.text_tsv.TextTsvConfig",
+    "tagging": "seqlab.tasks.tagging.TaggingConfig",
+}
+
+
+_LEGACY_TASK_KEYS = ("monitor", "monitor_mode", "stop_when")

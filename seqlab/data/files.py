@@ -1,0 +1,155 @@
+"""Reading users' data files: UTF-8 text, one example per line, errors naming file and line."""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+from pathlib import Path
+
+from seqlab.config.schema import TaskConfig
+from seqlab.errors import ConfigError, DataFileError
+
+TextPair = tuple[str, str]  # (source, target) as they are in the data
+
+
+def read_data_bytes(path: str | Path, layout: str) -> tuple[Path, bytes]:
+    """The bytes of a data file, without a UTF-8 byte-order mark. A missing file stops with
+    a DataFileError naming it; ``layout`` (e.g. ``source<TAB>target``) goes into the
+    message."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataFileError(
+            f"data file {path.resolve()} does not exist. Give task.train_path / "
+            f"task.valid_path / task.test_path as paths to {layout} files (relative paths "
+            f"are taken from the directory you run seqlab in)."
+        )
+    raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    return path, raw
+
+
+def read_data_text(path: str | Path, layout: str) -> tuple[Path, str]:
+    """The text of a UTF-8 file, without a byte-order mark.
+
+    A missing file, or bytes that are not UTF-8, stop with a DataFileError naming the file
+    (and line); ``layout`` (e.g. ``source<TAB>target``) goes into the message for a missing
+    file.
+    """
+    path, raw = read_data_bytes(path, layout)
+    try:
+        return path, raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_number = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - raw.rfind(b"\n", 0, error.start)
+        raise DataFileError(
+            f"{path}:{line_number}: not valid UTF-8 ({error.reason} at byte {column} of the line); "
+            f"save the file as UTF-8"
+        ) from None
+
+
+def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int, str]]]:
+    """The non-blank lines of a UTF-8 file with their 1-based line numbers.
+
+    Windows line ends (CRLF) and a UTF-8 byte-order mark are read as if absent; errors as
+    :func:`read_data_text`.
+    """
+    path, text = read_data_text(path, layout)
+    lines = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if line.strip():
+            lines.append((number, line))
+    return path, lines
+
+
+def require_paths(config: TaskConfig, layout: str) -> None:
+    """train_path, valid_path and test_path must be set (tsv, text_tsv)."""
+    for key in ("train_path", "valid_path", "test_path"):
+        if not getattr(config, key):
+            raise ConfigError(
+                f"task.{key} is not set; give a {layout} file (task.{key}=data/{key[:-5]}.tsv)"
+            )
+
+
+def read_tsv_columns(path: str | Path) -> tuple[list[str], list[str]]:
+    """The sources and targets of a ``source<TAB>target`` file, as :func:`read_tsv_pairs`
+    reads them. A well-formed file (one tab on every line, no blank line or side) is split
+    in a few passes over the whole text; any other goes line by line, for the message."""
+    _, text = read_data_text(path, "source<TAB>target")
+    lines = text.split("\n")
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
+    if lines and not lines[-1]:
+        lines.pop()  # the final line end
+    one_tab_each = text.count("\t") == len(lines) and all(
+        map(str.__contains__, lines, itertools.repeat("\t"))
+    )
+    if lines and one_tab_each:
+        fields = "\t".join(lines).split("\t")  # every line has exactly one tab
+        sources, targets = fields[0::2], fields[1::2]
+        if all(map(str.strip, sources)) and all(map(str.strip, targets)):
+            return sources, targets
+    pairs = read_tsv_pairs(path)
+    return [s for s, _ in pairs], [t for _, t in pairs]
+
+
+def read_tsv_pairs(path: str | Path) -> list[TextPair]:
+    """The ``source<TAB>target`` lines of a file, as they are; blank lines are skipped,
+    anything else malformed is an error naming the file and line number."""
+    path, lines = read_data_lines(path, "source<TAB>target")
+    pairs: list[TextPair] = []
+    for number, line in lines:
+        if "\t" not in line:
+            raise DataFileError(
+                f"{path}:{number}: no tab in this line; expected 'source<TAB>target', got "
+                f"{line[:60]!r}"
+            )
+        source, target, *rest = line.split("\t")
+        if rest:
+            raise DataFileError(
+                f"{path}:{number}: {len(rest) + 2} tab-separated columns; expected 2 "
+                f"(source<TAB>target)"
+            )
+        if not source.strip() or not target.strip():
+            side = "source" if not source.strip() else "target"
+            raise DataFileError(f"{path}:{number}: the {side} side is empty")
+        pairs.append((source, target))
+    if not pairs:
+        raise DataFileError(f"{path} holds no sentence pairs (the file is empty)")
+    return pairs
+
+
+def read_text_tsv(
+    path: str | Path, labels: list[str] | None
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """``text<TAB>label`` lines -> (text as in the file, class index) and the class names. A
+    label is a class name from ``labels`` or an integer index into it; with ``labels`` unset,
+    the names found in the file (sorted) become the classes."""
+    path, lines = read_data_lines(path, "text<TAB>label")
+    rows: list[tuple[int, str, str]] = []
+    for number, line in lines:
+        if "\t" not in line:
+            raise DataFileError(f"{path}:{number}: no tab; expected 'text<TAB>label'")
+        text, label = line.rsplit("\t", 1)
+        if not text.strip():
+            raise DataFileError(f"{path}:{number}: the text is empty")
+        rows.append((number, text, label.strip()))
+    if not rows:
+        raise DataFileError(f"{path} holds no examples (the file is empty)")
+    names = list(labels) if labels else sorted({r[2] for r in rows if not r[2].isdigit()})
+    if not names:
+        names = [str(i) for i in range(max(int(r[2]) for r in rows) + 1)]
+    examples = []
+    for number, text, label in rows:
+        if label in names:
+            index = names.index(label)
+        elif label.isdigit() and int(label) < len(names):
+            index = int(label)
+        else:
+            raise DataFileError(
+                f"{path}:{number}: label {label!r} is neither a class ({', '.join(names)}) nor "
+                f"an integer below {len(names)}"
+            )
+        examples.append((text, index))
+    return examples, names

@@ -1,0 +1,132 @@
+"""Translate a file of sentences with a seq2seq checkpoint.
+
+    python -m seqlab.translate ckpt_path=PATH input=sentences.txt [output=out.txt]
+        [decoding.beam_size=5] [decoding.length_penalty=0.6] [batch_size=64]
+        [attention=DIR]
+
+One sentence per line of raw text, tokenized by the tokenizer saved in the checkpoint (as in
+training: subword units, words, or whitespace, lowercased if training was); tokens the model
+never saw become <unk>. Writes one detokenised translation per line to ``output`` (default:
+standard output), in input order. ``attention=DIR`` (attention models, greedy decoding) also
+writes DIR/<line number>.png: the attention weights of each output token over the source
+tokens (seqlab/alignments.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from seqlab.errors import ConfigError
+from seqlab.inference.checkpoints import LoadedCheckpoint, read_checkpoint, restore_model
+from seqlab.inference.evaluate import decoding_options, parse_args
+from seqlab.models.search import decode, greedy_alignments, output_limits
+from seqlab.reporting.alignments import Alignment, alignments, write_alignment_pngs
+from seqlab.spec import SEQ2SEQ, TaskSpec
+from seqlab.text.vocab import PAD_ID
+
+USAGE = (
+    "usage: python -m seqlab.translate ckpt_path=PATH input=FILE [output=FILE] "
+    "[decoding.beam_size=5] [batch_size=64] [attention=DIR]"
+)
+KEYS = ("ckpt_path", "input", "output", "decoding", "batch_size", "attention")
+
+
+def translate_lines(argv: list[str]) -> list[str]:
+    args = parse_args(argv, ("ckpt_path", "input"))
+    unknown = sorted(set(args) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"unknown argument {unknown[0]}; known: {', '.join(KEYS)}")
+    checkpoint = read_checkpoint(args.ckpt_path)
+    if checkpoint.source_vocab is None or checkpoint.target_vocab is None:
+        raise ConfigError(
+            f"{checkpoint.path} is a {checkpoint.model_config.name} checkpoint without "
+            f"vocabularies; translation needs a seq2seq model (model=seq2seq|seq2seq_attention)"
+        )
+    source_path = Path(args.input).expanduser()
+    if not source_path.is_file():
+        raise ConfigError(f"input file {source_path} does not exist")
+    source_tokenizer, target_tokenizer = checkpoint.source_tokenizer, checkpoint.target_tokenizer
+    assert source_tokenizer is not None and target_tokenizer is not None
+    try:
+        lines = source_path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"input file {source_path} is not valid UTF-8 ({error.reason})") from None
+    sentences = source_tokenizer.encode_all(lines)
+    if not any(sentences):
+        raise ConfigError(f"input file {source_path} has no sentences")
+    spec = TaskSpec(
+        name=str(checkpoint.config.task.name),
+        output=SEQ2SEQ,
+        vocab_size=len(checkpoint.source_vocab),
+        num_classes=len(checkpoint.target_vocab),
+    )
+    model = restore_model(checkpoint, spec)
+    decoding = decoding_options(checkpoint.config, args)
+    batch_size = args.get("batch_size", 64)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    attention_dir = check_attention_dir(args.get("attention"), checkpoint, decoding.beam_size)
+    found: dict[int, Alignment] = {}
+    outputs = [""] * len(sentences)
+    order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        encoded = [checkpoint.source_vocab.encode(sentences[i]) for i in rows]
+        lengths = torch.tensor([len(e) for e in encoded])
+        src = torch.full((len(rows), int(lengths.max())), PAD_ID, dtype=torch.long)
+        for r, ids in enumerate(encoded):
+            src[r, : len(ids)] = torch.tensor(ids)
+        with torch.no_grad():
+            if attention_dir is None:
+                tokens = decode(model, src, lengths, decoding, checkpoint.length_ratio)
+            else:
+                limits = output_limits(lengths, checkpoint.length_ratio, decoding.max_length)
+                tokens, weights = greedy_alignments(model, src, lengths, limits)
+                kept = alignments(
+                    tokens, weights, src, lengths, checkpoint.source_vocab, checkpoint.target_vocab
+                )
+                found.update(zip(rows, kept, strict=True))
+        for r, i in enumerate(rows):
+            outputs[i] = target_tokenizer.decode(checkpoint.target_vocab.decode(tokens[r].tolist()))
+    if attention_dir is not None:
+        for i, alignment in sorted(found.items()):
+            write_alignment_pngs([alignment], attention_dir, first_number=i + 1)
+        print(
+            f"seqlab.translate: {len(found)} attention maps -> {attention_dir}/<line>.png",
+            file=sys.stderr,
+        )
+    if args.get("output"):
+        Path(args.output).write_text("\n".join(outputs) + "\n", encoding="utf-8")
+        print(f"seqlab.translate: {len(outputs)} lines -> {args.output}", file=sys.stderr)
+    else:
+        print("\n".join(outputs))
+    return outputs
+
+
+def check_attention_dir(
+    directory: str | None, checkpoint: LoadedCheckpoint, beam: int
+) -> Path | None:
+    """The directory for attention PNGs, or None; refused for a model without attention, with
+    beam search (maps are drawn for greedy outputs), or a directory already holding PNGs."""
+    if not directory:
+        return None
+    if not getattr(checkpoint.model_config, "attention", False):
+        raise ConfigError(
+            f"attention={directory}: {checkpoint.path} is a {checkpoint.model_config.name} model "
+            "without attention; attention maps need model=seq2seq_attention"
+        )
+    if beam > 1:
+        raise ConfigError(
+            "attention=DIR draws the attention of greedy outputs; drop decoding.beam_size "
+            f"(now {beam}) or run without attention="
+        )
+    path = Path(directory).expanduser()
+    if path.is_dir() and any(path.glob("*.png")):
+        raise ConfigError(
+            f"attention={path} already holds PNG files; seqlab never overwrites them. Choose "
+            "a new directory"
+        )
+    return path

@@ -1,0 +1,45 @@
+"""scripts/benchmark.py's ratio report: median, range, best-of-N, and the noise warning."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.conftest import ROOT
+
+SCRIPT = ROOT / "scripts" / "benchmark.py"
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("seqlab_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ratio_spread_reports_range_best_of_n_and_warns_when_noise_exceeds_effect(capsys):
+    ratio_spread = _benchmark().ratio_spread
+    steady = ratio_spread([1.0, 1.0, 1.0], [1.5, 1.52, 1.48], "steady")
+    assert steady["median"] == pytest.approx(1.5) and not steady["noisy"]
+    assert steady["best_of_n"] == pytest.approx(1.48)
+    assert capsys.readouterr().out == ""
+    noisy = ratio_spread([1.0, 1.0, 1.0], [0.9, 1.05, 1.3], "noisy")
+    assert noisy["noisy"] and noisy["min"] == pytest.approx(0.9)
+    assert "spread (0.900-1.300) is larger than the effect" in capsys.readouterr().out
+
+
+def test_gpu_section_says_it_is_skipped_without_a_gpu(capsys, monkeypatch):
+    import argparse
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _benchmark().bench_gpu(argparse.Namespace(steps=1, repeats=1)) == {}
+    assert "skipped: PyTorch sees no CUDA GPU" in capsys.readouterr().out
+
+
+def test_every_section_is_listed_in_the_docstring():
+    benchmark = _benchmark()
+    for section in benchmark.SECTIONS:
+        assert f"\n  {section} " in benchmark.__doc__, section

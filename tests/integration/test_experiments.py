@@ -1,0 +1,68 @@
+"""Every shipped experiment runs end to end at tiny scale through the command line, as
+`python -m seqlab.train experiment=NAME` (its sweep, every job, the summary and figures).
+Slow: run with ``pytest -m slow``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TINY, run_cli
+
+pytestmark = pytest.mark.slow
+
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
+TINY_EXPERIMENT = {
+    "bahdanau": [
+        "task.n_train=200",
+        "task.n_val=20",
+        "task.n_test=60",
+        "task.test_max_len=12",
+        "task.pool_max_len=12",
+        "task.max_len=8",
+    ],
+    "order_matters": ["task.n_train=96", "task.n_val=32", "task.n_test=32"],
+    "tune_copy": [
+        "hydra.sweeper.n_trials=2",
+        "trainer.val_check_interval=null",
+        "task.n_train=96",
+        "task.n_val=32",
+        "task.n_test=32",
+        "task.delay=5",
+    ],
+}
+FIGURE = {
+    "bahdanau": "bleu_vs_length.png",
+    "order_matters": "metrics.png",
+    "tune_copy": "metrics.png",
+}
+JOBS = {"bahdanau": 4, "order_matters": 10, "tune_copy": 2}
+
+
+# Run through the command line by tests/test_experiment_findings.py, which pins their findings
+FINDINGS = ["exploding", "exposure_bias", "memory", "tbptt", "vanishing"]
+
+
+def test_every_experiment_is_covered():
+    assert sorted([*TINY_EXPERIMENT, *FINDINGS]) == EXPERIMENTS
+
+
+@pytest.mark.parametrize("experiment", sorted(TINY_EXPERIMENT))
+def test_experiment_runs_at_tiny_scale(tmp_path: Path, experiment: str):
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        [
+            f"experiment={experiment}",
+            *TINY,
+            *TINY_EXPERIMENT[experiment],
+            f"hydra.sweep.dir={sweep}",
+        ],
+        cwd=tmp_path,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert len(rows) == JOBS[experiment]
+    assert (sweep / FIGURE[experiment]).stat().st_size > 1000

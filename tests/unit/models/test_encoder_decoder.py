@@ -1,0 +1,140 @@
+"""Encoder-decoder models (RNNencdec, RNNsearch): teacher forcing, padding, scheduled
+sampling, attention, and their config."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seqlab.errors import ConfigError
+from seqlab.models.attention import AdditiveAttention
+from seqlab.models.encoder_decoder import Seq2Seq, Seq2SeqConfig
+from seqlab.models.sampled_decoder import sampled_fixed_context
+from seqlab.models.search import greedy_decode
+from seqlab.spec import SEQ2SEQ, TaskSpec
+from seqlab.text.vocab import BOS_ID, PAD_ID
+
+VARIANTS = [(cell, attention) for cell in ("rnn", "lstm", "gru") for attention in (False, True)]
+
+
+def _model(cell: str, attention: bool, **kw) -> Seq2Seq:
+    torch.manual_seed(0)
+    config = Seq2SeqConfig(
+        cell=cell,
+        embedding_size=8,
+        hidden_size=10,
+        attention=attention,
+        bidirectional=attention,
+        attention_size=6,
+        **kw,
+    )
+    return Seq2Seq(12, 15, config)
+
+
+def batch():
+    """src (3, 7) with lengths 7, 3, 5 (padded), tgt_in (3, 6) starting with <bos>."""
+    src = torch.randint(4, 12, (3, 7))
+    lengths = torch.tensor([7, 3, 5])
+    for row, n in enumerate(lengths.tolist()):
+        src[row, n:] = PAD_ID
+    tgt_in = torch.randint(4, 15, (3, 6))
+    tgt_in[:, 0] = BOS_ID
+    return src, lengths, tgt_in
+
+
+@pytest.mark.parametrize(("cell", "attention"), VARIANTS)
+def test_teacher_forcing_shapes_and_ratio_one_equals_fused_path(cell, attention):
+    model = _model(cell, attention, layers=2)
+    src, lengths, tgt_in = batch()
+    logits = model(src, lengths, tgt_in)
+    assert logits.shape == (3, 6, 15)
+    sampled = model.forward_sampled(src, lengths, tgt_in, ratio=1.0)
+    torch.testing.assert_close(sampled, logits, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("cell", "attention"), VARIANTS)
+def test_padding_in_the_source_changes_nothing(cell, attention):
+    model = _model(cell, attention)
+    src, lengths, tgt_in = batch()
+    batched = model(src, lengths, tgt_in)
+    for row, n in enumerate(lengths.tolist()):
+        alone = model(src[row : row + 1, :n], lengths[row : row + 1], tgt_in[row : row + 1])
+        torch.testing.assert_close(batched[row], alone[0], rtol=1e-5, atol=1e-5)
+
+
+def test_ratio_zero_feeds_the_models_own_predictions():
+    model = _model("gru", False)
+    src, lengths, tgt_in = batch()
+    free = model.forward_sampled(src, lengths, tgt_in, ratio=0.0)
+    greedy = greedy_decode(model, src, lengths, max_length=6)
+    masked = free.detach().clone()
+    masked[..., [PAD_ID, BOS_ID]] = float("-inf")
+    assert torch.equal(masked.argmax(-1)[:, 0], greedy[:, 0])
+    own = torch.cat([tgt_in[:, :1], masked.argmax(-1)[:, :-1]], 1)
+    torch.testing.assert_close(model(src, lengths, own), free)
+
+
+@pytest.mark.parametrize("target_vocab", [15, 40])  # token-gate table / per-step projection
+@pytest.mark.parametrize("impl", ["fused", "explicit"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_hoisted_scheduled_sampling_equals_the_step_by_step_definition(
+    cell, layers, impl, target_vocab
+):
+    torch.manual_seed(0)
+    config = Seq2SeqConfig(cell=cell, embedding_size=8, hidden_size=10, layers=layers, impl=impl)
+    model = Seq2Seq(12, target_vocab, config)
+    src, lengths, tgt_in = batch()  # 3 x 6 = 18 target positions: 40 words > 18 -> per step
+    use_truth = torch.rand(tgt_in.shape) < 0.5
+    use_truth[:, 0] = True
+    never_fed = torch.tensor([PAD_ID, BOS_ID])
+    results = []
+    for decode in (sampled_fixed_context, Seq2Seq.sampled_step_by_step):
+        model.zero_grad()
+        memory, state = model.encode(src, lengths)
+        args = (memory, state, tgt_in, use_truth, never_fed)
+        logits = decode(model, *args)
+        logits.square().sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    (fast, fast_grads), (reference, reference_grads) = results
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
+    for got, expected in zip(fast_grads, reference_grads, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    # the model's own predictions were fed somewhere, so this compares the sampled path
+    assert not torch.allclose(fast, model(src, lengths, tgt_in))
+
+
+def test_forward_sampled_keeps_the_step_loop_with_dropout_in_training(monkeypatch):
+    model = _model("lstm", False, dropout=0.3)
+    src, lengths, tgt_in = batch()
+    called = []
+    monkeypatch.setattr(
+        "seqlab.models.encoder_decoder.sampled_fixed_context", lambda *a: called.append(1)
+    )
+    model.train()
+    assert model.forward_sampled(src, lengths, tgt_in, 0.5).shape == (3, 6, 15)
+    assert not called
+    model.eval()
+    model.forward_sampled(src, lengths, tgt_in, 0.5)
+    assert called
+
+
+def test_attention_weights_sum_to_one_and_skip_padding():
+    attention = AdditiveAttention(4, 6, 5)
+    keys = torch.randn(2, 5, 6)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    context, weights = attention(torch.randn(2, 4), attention.project_keys(keys), keys, mask)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2))
+    assert bool((weights[0, 3:] == 0).all()) and context.shape == (2, 6)
+
+
+def test_the_config_builds_the_model_and_refuses_bad_values():
+    model = Seq2SeqConfig(attention=True, hidden_size=6, embedding_size=4, attention_size=3).build(
+        TaskSpec("t", SEQ2SEQ, vocab_size=9, num_classes=11)
+    )
+    assert isinstance(model, Seq2Seq) and model.attention is not None
+    assert model.output.out_features == 11 and Seq2SeqConfig.outputs == (SEQ2SEQ,)
+    with pytest.raises(ConfigError, match="a decoder cannot be bidirectional"):
+        Seq2SeqConfig(decoder_bidirectional=True)
+    with pytest.raises(ConfigError, match="model.attention_size must be > 0"):
+        Seq2SeqConfig(attention_size=0)
