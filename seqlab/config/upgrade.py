@@ -8,6 +8,15 @@ from typing import Any
 
 from hydra.utils import get_class
 
+# Classes that moved in the 2026-12 package layout (issue 22): the path an older config names
+# -> the path of the same class today. Only these names are rewritten; any other _target_ is
+# left for the loader to check.
+MOVED_CLASSES = {
+    "seqlab.tasks.text_classification.TextTsvConfig": "seqlab.tasks.text_tsv.TextTsvConfig",
+    "seqlab.config.ModelConfig": "seqlab.config.schema.ModelConfig",
+    "seqlab.config.TaskConfig": "seqlab.config.schema.TaskConfig",
+}
+
 
 def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
     """A run config as today's seqlab reads it: configs of older versions get their
@@ -25,6 +34,8 @@ def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
         if isinstance(task.get("seq2seq"), dict):
             task["seq2seq"] = {k: v for k, v in task["seq2seq"].items() if k != "stop_when"}
         task["_target_"] = _LEGACY_TASK_TARGETS[task["name"]]
+    for group in (model, task):
+        group["_target_"] = MOVED_CLASSES.get(group["_target_"], group["_target_"])
     return {**config, "model": model, "task": task}
 
 

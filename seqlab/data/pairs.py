@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 from seqlab.config.checks import require_at_least, require_choice
 from seqlab.data.batching import length_loader
@@ -174,6 +175,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         self.source_tokenizer: Tokenizer | None = None
         self.target_tokenizer: Tokenizer | None = None
         self.setup_seconds: dict[str, float] = {}  # of the last setup that encoded the data
+        self.show_progress = False  # a progress bar while tokenizing (python -m seqlab.prepare)
 
     def make_texts(self) -> dict[str, list[TextPair]]:
         raise NotImplementedError
@@ -281,10 +283,14 @@ class Seq2SeqDataModule(L.LightningDataModule):
         source = CorpusEncoder(self.source_tokenizer)
         shared = self.target_tokenizer is self.source_tokenizer
         target = source if shared else CorpusEncoder(self.target_tokenizer)
-        tokenized = {
-            split: (source.tokens(sources), target.tokens(targets))
-            for split, (sources, targets) in texts.items()
-        }
+        total = sum(len(sources) + len(targets) for sources, targets in texts.values())
+        with tqdm(
+            total=total, unit=" texts", desc="tokenizing", disable=not self.show_progress
+        ) as bar:
+            tokenized = {
+                split: (source.tokens(sources, bar.update), target.tokens(targets, bar.update))
+                for split, (sources, targets) in texts.items()
+            }
         if self.source_vocab is None or self.target_vocab is None:
             limits = (self.min_freq, self.max_vocab)
             train_source, train_target = tokenized["train"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,13 +77,18 @@ class CorpusEncoder:
 
     # ----- texts -> token indices ---------------------------------------------------------
 
-    def tokens(self, texts: Sequence[str]) -> TokenizedTexts:
-        """The tokens of every text, as indices into :attr:`token_strings`."""
+    def tokens(
+        self, texts: Sequence[str], done: Callable[[int], object] | None = None
+    ) -> TokenizedTexts:
+        """The tokens of every text, as indices into :attr:`token_strings`; ``done`` is called
+        with the number of texts of each chunk tokenized (a progress bar's ``update``)."""
         parts, lengths = [], []
         for start in range(0, len(texts), CHUNK):
             flat, sizes = self._chunk_tokens(texts[start : start + CHUNK])
             parts.append(flat)
             lengths.append(sizes)
+            if done is not None:
+                done(len(sizes))
         sizes = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
         offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])

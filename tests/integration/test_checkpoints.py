@@ -67,6 +67,30 @@ def test_checkpoints_of_the_previous_version_translate(fixtures):
     assert lines == EXPECTED["translate_tsv_attention"]
 
 
+LAYOUT_2026_11 = ROOT / "tests" / "fixtures" / "checkpoints_2026_11"
+EXPECTED_2026_11 = json.loads((LAYOUT_2026_11 / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["text_tsv_gru", "tsv_attention_word"])
+def test_checkpoints_of_the_flat_layout_evaluate_to_the_same_numbers(tmp_path, monkeypatch, name):
+    """Checkpoints written before the package layout (class paths such as
+    seqlab.tasks.text_classification.TextTsvConfig) load and evaluate to what they did."""
+    shutil.copytree(LAYOUT_2026_11, tmp_path / "flat")
+    monkeypatch.chdir(tmp_path / "flat")
+    results = evaluate([f"ckpt_path={name}.ckpt", f"out={tmp_path / 'eval'}"])
+    for metric, value in EXPECTED_2026_11[f"{name}.ckpt"].items():
+        assert results[metric] == (
+            pytest.approx(value, rel=1e-6) if isinstance(value, float) else value
+        )
+
+
+def test_checkpoints_of_the_flat_layout_translate(tmp_path, monkeypatch):
+    shutil.copytree(LAYOUT_2026_11, tmp_path / "flat")
+    monkeypatch.chdir(tmp_path / "flat")
+    lines = translate_lines(["ckpt_path=tsv_attention_word.ckpt", "input=in.txt"])
+    assert lines == EXPECTED_2026_11["translate"]["tsv_attention_word.ckpt"]
+
+
 def test_old_configs_are_upgraded_to_named_classes(fixtures):
     checkpoint = read_checkpoint("copy_seq2seq.ckpt")
     assert isinstance(checkpoint.model_config, Seq2SeqConfig)

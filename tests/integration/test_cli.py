@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli, tiny
 
 
@@ -19,6 +21,7 @@ def test_train_command_line(tmp_path: Path):
     assert (run_dir / ".hydra" / "overrides.yaml").exists()
 
 
+@pytest.mark.slow
 def test_train_command_line_errors_are_messages(tmp_path: Path):
     composed = run_cli(["model=transformer"], cwd=tmp_path)
     assert composed.returncode == 1 and "Traceback" not in composed.stderr

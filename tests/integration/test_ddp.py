@@ -21,6 +21,8 @@ from seqlab.data.batching import LengthBatchSampler, ShuffledBatches, shard_batc
 from seqlab.engine.trainer import check_devices, processes
 from tests.conftest import clean_error, run_cli, tiny, train
 
+pytestmark = pytest.mark.slow  # two gloo processes per test: the CI's second step
+
 
 def assert_is_a_sharding(shards: list[list[list[int]]], everything: set[int], size: int):
     """Equal batch counts, no empty batch, disjoint, and only a < size leftover skipped."""

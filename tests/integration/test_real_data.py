@@ -119,6 +119,7 @@ def test_selection_and_schedule_on_validation_bleu(small_multi30k, tmp_path):
     assert state["lr_schedulers"][0]["mode"] == "max"  # the plateau watches BLEU going up
 
 
+@pytest.mark.slow
 def test_outputs_cut_by_the_length_limit_are_counted(small_multi30k, tmp_path):
     results = train(
         tsv_run(small_multi30k, "decoding.max_length=1", "trainer.limit_test_batches=2"),
@@ -144,6 +145,7 @@ def test_translate_uses_the_saved_tokenizer_on_raw_text(small_multi30k, tmp_path
     )
 
 
+@pytest.mark.slow
 def test_text_classification_defaults_suit_real_sentences(tmp_path):
     cfg = compose_config(
         ["model=bow", "task=text_tsv", "task.train_path=a", "task.valid_path=a", "task.test_path=a"]

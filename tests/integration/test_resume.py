@@ -143,13 +143,26 @@ SCHEDULED_SAMPLING = [
     ("name", "task", "stop", "waits_for"),
     [
         ("per-step, killed mid-epoch", PER_STEP, signal.SIGKILL, "resume/step=8.ckpt"),
-        ("per-step, killed after an epoch", PER_STEP, signal.SIGKILL, "last.ckpt"),
-        ("classification, SIGTERM mid-epoch", CLASSIFICATION, signal.SIGTERM, "resume/step=8.ckpt"),
-        (
+        pytest.param(
+            "per-step, killed after an epoch",
+            PER_STEP,
+            signal.SIGKILL,
+            "last.ckpt",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            "classification, SIGTERM mid-epoch",
+            CLASSIFICATION,
+            signal.SIGTERM,
+            "resume/step=8.ckpt",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
             "seq2seq with scheduled sampling, SIGUSR1",
             SCHEDULED_SAMPLING,
             signal.SIGUSR1,
             "resume/step=8.ckpt",
+            marks=pytest.mark.slow,
         ),
     ],
 )
@@ -194,6 +207,7 @@ def test_a_finished_run_extended_from_its_epoch_end_checkpoint_matches_one_longe
     assert_same_run(resumed, reference, run_dir, tmp_path / "reference")
 
 
+@pytest.mark.slow
 def test_resume_from_the_command_line_extends_a_finished_run(tmp_path: Path):
     run_dir = tmp_path / "run"
     first = run_cli([*tiny("gru", "tagging"), f"hydra.run.dir={run_dir}"], cwd=tmp_path)

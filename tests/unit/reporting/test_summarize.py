@@ -48,6 +48,7 @@ def test_summary_reads_run_dirs(tmp_path: Path, capsys):
     assert main([str(tmp_path / "missing")]) == 1
 
 
+@pytest.mark.slow
 def test_multirun_sweep_writes_one_dir_per_job_and_a_summary(tmp_path: Path):
     """The command line of a sweep, once: `python -m seqlab.train -m ...`."""
     sweep = tmp_path / "sweep"

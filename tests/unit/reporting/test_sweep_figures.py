@@ -126,6 +126,7 @@ def test_plot_command_views(tmp_path: Path, capsys):
     assert plot_main([str(tmp_path), "--against", "task.delay"]) == 1
 
 
+@pytest.mark.slow
 def test_a_sweep_goes_on_past_a_diverged_job(tmp_path: Path):
     """`python -m seqlab.train -m` with one job that diverges: recorded, and the next runs."""
     sweep = tmp_path / "sweep"

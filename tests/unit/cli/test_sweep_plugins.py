@@ -1,0 +1,43 @@
+"""A sweeper or launcher whose Hydra plugin is not installed (a plain ``pip install seqlab``
+leaves out the ``sweeps`` extra) stops with the install command, before Hydra composes."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from seqlab.cli import train
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-m", "hydra/sweeper=optuna", "model=gru"],
+        ["experiment=tune_copy"],
+        ["-m", "hydra/launcher=joblib", "seed=1,2"],
+        ["-m", "hydra/launcher=slurm"],
+    ],
+)
+def test_a_missing_plugin_is_named_with_the_install_command(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name.startswith("hydra_plugins.") else real(name, *a),
+    )
+    monkeypatch.setattr(sys, "argv", ["seqlab.train", *argv])
+    with pytest.raises(SystemExit) as stop:
+        train.main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert 'pip install "seqlab[sweeps]"' in err and "needs a Hydra plugin" in err
+    assert "Traceback" not in err
+
+
+def test_installed_plugins_and_plain_runs_pass_the_check() -> None:
+    assert train.check_sweep_plugins(["experiment=tune_copy", "hydra/launcher=joblib"]) is None
+    assert train.check_sweep_plugins(["model=lstm", "task=copy", "experiment=bahdanau"]) is None
