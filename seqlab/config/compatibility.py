@@ -1,5 +1,5 @@
 """Which model trains on which task, read from their declarations: a model config's
-``outputs`` and a task config's ``offers`` (seqlab/config.py). Invalid combinations stop
+``outputs`` and a task config's ``offers`` (seqlab/config/schema.py). Invalid combinations stop
 before any data is built, with a message naming the models that can."""
 
 from __future__ import annotations

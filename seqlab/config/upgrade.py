@@ -13,8 +13,8 @@ from hydra.utils import get_class
 # left for the loader to check.
 MOVED_CLASSES = {
     "seqlab.tasks.text_classification.TextTsvConfig": "seqlab.tasks.text_tsv.TextTsvConfig",
-    "seqlab.config.ModelConfig": "seqlab.config.schema.ModelConfig",
-    "seqlab.config.TaskConfig": "seqlab.config.schema.TaskConfig",
+    "seqlab.config.schema.ModelConfig": "seqlab.config.schema.ModelConfig",
+    "seqlab.config.schema.TaskConfig": "seqlab.config.schema.TaskConfig",
 }
 
 

@@ -1,7 +1,7 @@
 """Checkpoints a run can be resumed from: written atomically, every N optimizer steps or M
 minutes (the newest K kept), and on SIGTERM / SIGUSR1 before the process exits.
 
-Resuming from one (seqlab/resume.py) continues training exactly where it stopped: Lightning
+Resuming from one (seqlab/engine/resume.py) continues training exactly where it stopped: Lightning
 restores the model, optimizer, loops and callbacks; the training loader's position inside
 the epoch (seqlab.data.batching.ResumableLoader) and every random generator come back too
 (seqlab.objectives.base).

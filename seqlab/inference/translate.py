@@ -9,7 +9,7 @@ training: subword units, words, or whitespace, lowercased if training was); toke
 never saw become <unk>. Writes one detokenised translation per line to ``output`` (default:
 standard output), in input order. ``attention=DIR`` (attention models, greedy decoding) also
 writes DIR/<line number>.png: the attention weights of each output token over the source
-tokens (seqlab/alignments.py).
+tokens (seqlab/reporting/alignments.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ RNNsearch-30, ... for seq2seq models on the translation task). Writes a PNG and 
 
 With ``--metric test/acc --metric test/acc_order_dependent`` it draws those test metrics
 instead, as grouped bars per run (label: model on task), to ``metrics.png/.csv``.
-Other views (seqlab/sweep_figures.py):
+Other views (seqlab/reporting/sweep_figures.py):
   --against task.delay --metric test/recall_acc [--heatmap] [--solved 0.99]
       the metric against a swept config value, lines per model (or a heat-map, and a table
       of the longest value solved);

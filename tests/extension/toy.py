@@ -1,6 +1,6 @@
 """A model and a task that exist only here, to prove that adding either to seqlab takes one
 module (this one; in practice one per model or task) and one yaml (configs/), with no edit
-anywhere in seqlab. tests/test_extension.py trains one on the other.
+anywhere in seqlab. tests/integration/test_extension.py trains one on the other.
 
 The task: at every position, output the token one step back (0 at the first position).
 The model: an embedding of the current and the previous token, then a linear layer; it

@@ -41,7 +41,8 @@ FIGURE = {
 JOBS = {"bahdanau": 4, "order_matters": 10, "tune_copy": 2}
 
 
-# Run through the command line by tests/test_experiment_findings.py, which pins their findings
+# Run through the command line by tests/findings/test_experiment_findings.py, which pins
+# their findings
 FINDINGS = ["exploding", "exposure_bias", "memory", "tbptt", "vanishing"]
 
 

@@ -1,7 +1,8 @@
 """The GPU suite: trainer=gpu end to end for every model family, and trainer.precision=16-mixed
 (float16 autocast with a loss scaler) and bf16-mixed on the GPU, including nn.LSTM under
 float16 autocast (cuDNN's fused RNN kernel, a known autocast pitfall). Skipped where PyTorch
-sees no GPU (CI); on a GPU machine run `python -m pytest tests/test_gpu.py` (about 20 s).
+sees no GPU (CI); on a GPU machine run `python -m pytest tests/integration/test_gpu.py`
+(about 20 s).
 Results are recorded in experiments/benchmarks/README.md."""
 
 from __future__ import annotations

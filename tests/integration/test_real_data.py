@@ -68,7 +68,7 @@ def sacrebleu_cli(references: Path, hypotheses: Path, *options: str) -> float:
     return float(done.stdout.strip())
 
 
-@pytest.mark.parametrize("lowercase", [False, True])
+@pytest.mark.parametrize("lowercase", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_bleu_equals_the_sacrebleu_command_line_on_the_raw_references(
     small_multi30k, tmp_path, lowercase
 ):
