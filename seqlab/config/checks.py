@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from seqlab.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class ConfigErrors:
+    """The problems of several independent checks, reported together: a config with a bad
+    model key and a bad training key names both in one message, not one per attempt."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def check(self, build: Callable[[], T]) -> T | None:
+        """``build()``, or None with its ConfigError recorded."""
+        try:
+            return build()
+        except ConfigError as error:
+            self.messages.append(str(error))
+            return None
+
+    def raise_if_any(self) -> None:
+        if len(self.messages) == 1:
+            raise ConfigError(self.messages[0])
+        if self.messages:
+            listed = "".join(f"\n  - {message}" for message in self.messages)
+            raise ConfigError(f"{len(self.messages)} problems in the config:{listed}")
 
 
 def require_positive(group: str, **values: float | int | None) -> None:

@@ -2,7 +2,7 @@
 
 A task provides (source text, target text) pairs per split, as they are in its data; this
 module tokenizes them once (seqlab.text.tokenizers; tokenizers and vocabularies come from
-the training split), encodes them into flat id arrays (seqlab.tasks.flat_encoding), and
+the training split), encodes them into flat id arrays (seqlab.text.encoder), and
 batches by length: sentences of
 similar source length go together (little padding, no packing), batch order is shuffled each
 epoch. The raw text of the validation and test splits is kept: BLEU is scored against it.

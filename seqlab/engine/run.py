@@ -22,6 +22,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.config.checks import ConfigErrors
 from seqlab.config.compatibility import check_combination, check_spec
 from seqlab.config.schema import ModelConfig, TaskConfig, build_config, instantiate_config
 from seqlab.config.training import TrainingConfig
@@ -93,12 +94,22 @@ class RunPlan:
 
 
 def plan_run(cfg: DictConfig) -> RunPlan:
-    """Validate every group and the model × task × training combination, or raise
-    ConfigError, before any data is generated or read."""
-    task = instantiate_config(cfg.task, "task", TaskConfig)
-    model = instantiate_config(cfg.model, "model", ModelConfig)
-    training = build_config(cfg.training, "training", TrainingConfig)
-    trainer = trainer_options(cfg.trainer)
+    """Validate every group, then the rules across groups (model × task × training), before
+    any data is generated or read; every group's problems are reported in one ConfigError."""
+    errors = ConfigErrors()
+    task = errors.check(lambda: instantiate_config(cfg.task, "task", TaskConfig))
+    model = errors.check(lambda: instantiate_config(cfg.model, "model", ModelConfig))
+    training = errors.check(lambda: build_config(cfg.training, "training", TrainingConfig))
+    trainer = errors.check(lambda: trainer_options(cfg.trainer))
+    decoding = errors.check(lambda: build_config(cfg.decoding, "decoding", DecodingConfig))
+    diagnostics = errors.check(
+        lambda: build_config(cfg.get("diagnostics") or {}, "diagnostics", DiagnosticsConfig)
+    )
+    callbacks = errors.check(lambda: build_config(cfg.callbacks, "callbacks", CallbacksConfig))
+    runtime = errors.check(lambda: build_config(cfg.runtime, "runtime", RuntimeConfig))
+    errors.raise_if_any()
+    assert task and model and training and trainer is not None and decoding and diagnostics
+    assert callbacks and runtime
     unbounded = trainer.get("max_steps", -1) == -1 and trainer.get("max_epochs") in (None, -1)
     if training.lr_schedule == "cosine" and unbounded:
         raise ConfigError(
@@ -106,16 +117,15 @@ def plan_run(cfg: DictConfig) -> RunPlan:
             "trainer.max_epochs"
         )
     output = check_combination(model, task, training)
-    diagnostics = build_config(cfg.get("diagnostics") or {}, "diagnostics", DiagnosticsConfig)
     check_diagnostics(diagnostics, model, output)
     return RunPlan(
         task=task,
         model=model,
         training=training,
-        decoding=build_config(cfg.decoding, "decoding", DecodingConfig),
+        decoding=decoding,
         diagnostics=diagnostics,
-        callbacks=build_config(cfg.callbacks, "callbacks", CallbacksConfig),
-        runtime=build_config(cfg.runtime, "runtime", RuntimeConfig),
+        callbacks=callbacks,
+        runtime=runtime,
         trainer=trainer,
         output=output,
     )

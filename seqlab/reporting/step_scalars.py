@@ -4,8 +4,8 @@ Every optimizer step's values are kept and written with their own step number (a
 TensorBoard, their own wall time), but they reach the loggers in bursts of ``flush_every``
 steps instead of one call per scalar per step, through the loggers' public API: TensorBoard's
 ``SummaryWriter.add_scalar`` and every other logger's ``log_metrics``. The result equals
-writing each step as it comes (tests/unit/reporting/test_step_scalars.py compares the two); only the timing
-of the writes changes.
+writing each step as it comes (tests/unit/reporting/test_step_scalars.py compares the two);
+only the timing of the writes changes.
 """
 
 from __future__ import annotations

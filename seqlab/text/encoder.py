@@ -122,20 +122,21 @@ class CorpusEncoder:
         if not new:
             return
         index = self._token_index
-        tokens_of = []
+        flat: list[int] = []
+        word_sizes: list[int] = []
         for word in new:
-            ids = []
-            for token in self.tokenizer.word_tokens(word):
+            tokens = self.tokenizer.word_tokens(word)
+            for token in tokens:
                 if token not in index:
                     index[token] = len(self.token_strings)
                     self.token_strings.append(token)
-                ids.append(index[token])
-            tokens_of.append(np.array(ids, np.int64))
-        sizes = np.fromiter(map(len, tokens_of), np.int64, len(tokens_of))
+                flat.append(index[token])
+            word_sizes.append(len(tokens))
+        sizes = np.array(word_sizes, dtype=np.int64)
         starts = len(self._word_tokens) + np.cumsum(sizes) - sizes
         first = len(self._word_index)
         self._word_index.update(zip(new, range(first, first + len(new)), strict=True))
-        self._word_tokens = np.concatenate([self._word_tokens, *tokens_of])
+        self._word_tokens = np.concatenate([self._word_tokens, np.array(flat, dtype=np.int64)])
         self._word_starts = np.concatenate([self._word_starts, starts])
         self._word_sizes = np.concatenate([self._word_sizes, sizes])
 

@@ -52,7 +52,8 @@ def documented_commands() -> list[tuple[str, str]]:
                     found.append((doc.name, line.strip()))
         prose = re.sub(r"```[a-z]*\n.*?```", "", text, flags=re.S)
         spans = re.findall(r"`([^`]*python -m seqlab\.[^`]*)`", prose)
-        found += [(doc.name, span) for span in spans if COMMAND.search(span)]
+        # a bare ``python -m seqlab.x`` in prose names the command; with arguments it is one
+        found += [(doc.name, s) for s in spans if (c := COMMAND.search(s)) and c.group(2).strip()]
     return found
 
 

@@ -336,3 +336,16 @@ def test_a_finished_run_dir_is_never_reused(tmp_path: Path):
     with pytest.raises(ConfigError, match="never overwrites a previous run"):
         train(tiny("lstm", "copy"), tmp_path)
     assert (tmp_path / "results.json").read_text() == "{}"
+
+
+def test_problems_in_several_groups_are_reported_together(tmp_path, capsys):
+    """One validation pass: a bad model key, a bad training value and a bad decoding value
+    come back in one message, before any data is built."""
+    cfg = compose_config(
+        [*tiny("lstm", "copy"), "model.hidden_size=0", "training.lr=-1", "decoding.beam_size=0"]
+    )
+    error = clean_error(lambda: train_composed(cfg, tmp_path / "run"), capsys)
+    assert error.startswith("seqlab: configuration error: 3 problems in the config:"), error
+    for key in ("model.hidden_size", "training.lr", "decoding.beam_size"):
+        assert key in error, error
+    assert not (tmp_path / "run").exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 
 import pytest
 
@@ -12,14 +14,20 @@ SCRIPT = ROOT / "scripts" / "benchmark.py"
 
 
 def _benchmark():
+    sys.path.insert(0, str(ROOT / "scripts"))  # the benchmarks package, as the script sees it
     spec = importlib.util.spec_from_file_location("seqlab_benchmark", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def _section(name: str):
+    _benchmark()
+    return importlib.import_module(f"benchmarks.{name}")
+
+
 def test_ratio_spread_reports_range_best_of_n_and_warns_when_noise_exceeds_effect(capsys):
-    ratio_spread = _benchmark().ratio_spread
+    ratio_spread = _section("common").ratio_spread
     steady = ratio_spread([1.0, 1.0, 1.0], [1.5, 1.52, 1.48], "steady")
     assert steady["median"] == pytest.approx(1.5) and not steady["noisy"]
     assert steady["best_of_n"] == pytest.approx(1.48)
@@ -35,7 +43,7 @@ def test_gpu_section_says_it_is_skipped_without_a_gpu(capsys, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert _benchmark().bench_gpu(argparse.Namespace(steps=1, repeats=1)) == {}
+    assert _section("gpu").bench_gpu(argparse.Namespace(steps=1, repeats=1)) == {}
     assert "skipped: PyTorch sees no CUDA GPU" in capsys.readouterr().out
 
 
@@ -43,3 +51,9 @@ def test_every_section_is_listed_in_the_docstring():
     benchmark = _benchmark()
     for section in benchmark.SECTIONS:
         assert f"\n  {section} " in benchmark.__doc__, section
+
+
+def test_every_section_is_a_module_of_the_package():
+    benchmark = _benchmark()
+    for section in benchmark.SECTIONS:
+        assert callable(getattr(_section(section), f"bench_{section}")), section

@@ -1,0 +1,198 @@
+"""What the benchmark sections share: the copy data and models, seqlab's training path, a
+plain PyTorch loop, a bare LightningModule, and the ratio report (median, range, best-of-N and
+the noise warning)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "benchmark.py"  # child processes run the command again
+sys.path.insert(0, str(ROOT))
+# seqlab's default logging interval (configs/trainer/cpu.yaml), so the comparison is honest.
+LOG_EVERY = int(
+    next(
+        line.split(":")[1].split("#")[0]
+        for line in (ROOT / "configs/trainer/cpu.yaml").read_text().splitlines()
+        if line.startswith("log_every_n_steps")
+    )
+)
+
+from seqlab.models.recurrent import RecurrentConfig  # noqa: E402
+from seqlab.models.rnn import RecurrentTagger  # noqa: E402
+from seqlab.tasks.copy import generate_copy  # noqa: E402
+
+
+def copy_data(n: int, delay: int) -> dict[str, torch.Tensor]:
+    return generate_copy(n, delay, 10, 8, torch.Generator().manual_seed(0))
+
+
+def make_model(cell: str, impl: str, hidden: int, embedding: int) -> RecurrentTagger:
+    torch.manual_seed(0)
+    config = RecurrentConfig(cell=cell, embedding_size=embedding, hidden_size=hidden, impl=impl)
+    return RecurrentTagger(10, 9, config)
+
+
+class FitTimer:
+    """Times Lightning's training loop from on_train_start to on_train_end: the steady state,
+    without trainer.fit's one-off setup (logger files, loop construction), which a plain
+    loop does not have either."""
+
+    def __init__(self) -> None:
+        import lightning as L
+
+        class _Callback(L.Callback):
+            def on_train_start(inner, trainer, module) -> None:
+                self.start = time.perf_counter()
+
+            def on_train_end(inner, trainer, module) -> None:
+                self.seconds = time.perf_counter() - self.start
+
+        self.callback = _Callback()
+        self.start = 0.0
+        self.seconds = 0.0
+
+
+def fit_seconds(objective, loader, steps: int, accelerator: str = "cpu") -> float:
+    """Train ``objective`` for ``steps`` steps with seqlab's Trainer setup (TensorBoard and CSV
+    loggers, seqlab's logging interval, no validation or checkpoints); return the seconds of
+    the training loop (see FitTimer)."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    with TemporaryDirectory() as tmp:
+        timer = FitTimer()
+        trainer = L.Trainer(
+            callbacks=[timer.callback],
+            accelerator=accelerator,
+            devices=1,
+            max_steps=steps,
+            max_epochs=-1,
+            limit_val_batches=0,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            log_every_n_steps=LOG_EVERY,
+            logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
+        )
+        trainer.fit(objective, train_dataloaders=loader)
+    return timer.seconds
+
+
+def plain_adam(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The plain loops' optimizer: Adam with PyTorch's fused kernel, as seqlab builds it, so
+    the ratios measure seqlab's loop and not a different optimizer implementation."""
+    return torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+
+
+def plain_loop(
+    model: RecurrentTagger, data: dict[str, torch.Tensor], batch: int, steps: int
+) -> float:
+    """The reference: index a batch, forward, CE, backward, Adam. Returns seconds."""
+    optimizer = plain_adam(model)
+    inputs, targets = data["inputs"], data["targets"]
+    n = inputs.size(0)
+    start = time.perf_counter()
+    order = torch.randperm(n)
+    for step in range(steps):
+        idx = order[(step * batch) % n : (step * batch) % n + batch]
+        logits, _ = model(inputs[idx])
+        loss = F.cross_entropy(logits.flatten(0, 1), targets[idx].flatten())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def seqlab_path(
+    model: RecurrentTagger,
+    data: dict[str, torch.Tensor],
+    batch: int,
+    steps: int,
+    accelerator: str = "cpu",
+) -> float:
+    """Train through seqlab's objective and Trainer setup. Returns seconds of the training
+    loop (see FitTimer)."""
+
+    from seqlab.config.training import TrainingConfig
+    from seqlab.data.batching import batch_loader
+    from seqlab.objectives.per_step import PerStepObjective
+    from seqlab.spec import PER_STEP, TaskSpec
+
+    spec = TaskSpec(
+        name="copy",
+        output=PER_STEP,
+        vocab_size=10,
+        num_classes=9,
+        fixed_length=True,
+        focus_metric="recall_acc",
+    )
+    objective = PerStepObjective(model, TrainingConfig(lr=1e-3), spec)
+    return fit_seconds(objective, batch_loader(data, batch, shuffle=True), steps, accelerator)
+
+
+def bare_lightning_path(
+    model: RecurrentTagger,
+    data: dict[str, torch.Tensor],
+    batch: int,
+    steps: int,
+    accelerator: str = "cpu",
+) -> float:
+    """Lightning's floor: the smallest manual-optimisation LightningModule (forward, CE,
+    manual_backward, step; no logging, no gradient norm) in the same Trainer setup."""
+    import lightning as L
+
+    from seqlab.data.batching import batch_loader
+
+    class Bare(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+            self.automatic_optimization = False
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return plain_adam(self.model)
+
+        def training_step(self, b: dict[str, torch.Tensor], batch_idx: int) -> None:
+            logits, _ = self.model(b["inputs"])
+            loss = F.cross_entropy(logits.flatten(0, 1), b["targets"].flatten())
+            optimizer = self.optimizers()
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            optimizer.step()
+
+    return fit_seconds(Bare(), batch_loader(data, batch, shuffle=True), steps, accelerator)
+
+
+def ratio_spread(fast: list[float], slow: list[float], effect_name: str) -> dict:
+    """Speed ratio of two sides timed in interleaved rounds (``fast[i]`` and ``slow[i]`` in
+    the same round): the ratio slow/fast time per round, their median, min and max, the
+    best-of-N ratio (min slow / min fast: noise only ever adds time, so best-of-N is the
+    least noisy estimate), and a warning when the rounds' spread exceeds the effect being
+    measured (|1 - median|): the ratio is then not trustworthy on this machine at this time."""
+    per_round = [s / f for f, s in zip(fast, slow, strict=True)]
+    median = statistics.median(per_round)
+    spread = max(per_round) - min(per_round)
+    report = {
+        "median": median,
+        "min": min(per_round),
+        "max": max(per_round),
+        "best_of_n": min(slow) / min(fast),
+        "rounds": len(per_round),
+        "noisy": spread > abs(1 - median),
+    }
+    if report["noisy"] and len(per_round) > 1:
+        print(
+            f"    warning: {effect_name}: the rounds' spread ({min(per_round):.3f}-"
+            f"{max(per_round):.3f}) is larger than the effect (median {median:.3f}); rerun "
+            f"with more --repeats or on a quieter machine",
+            flush=True,
+        )
+    return report
