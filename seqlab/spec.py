@@ -5,6 +5,7 @@ asks for, sizes, metric names, vocabularies. Plain Python (no Lightning): models
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from torch import Tensor
 
@@ -18,6 +19,36 @@ from seqlab.text.vocab import Vocab
 # SEQ2SEQ: src (B, S) long, src_lengths (B,), tgt_in (B, T) = <bos> y1..yn, tgt_out (B, T) =
 #     y1..yn <eos>, padded with PAD_ID; index (B,) the pairs' positions in their split.
 Batch = dict[str, Tensor]
+
+
+# The model interface per output shape: what each objective (seqlab/objectives/) calls. A
+# model is a plain nn.Module whose forward has the signature of its output's protocol.
+class PerStepModel(Protocol):
+    """PER_STEP: tokens (B, T) long, lengths (B,) or None, a carried state or None ->
+    logits (B, T, C) and the final state (truncated BPTT carries it to the next chunk)."""
+
+    def __call__(
+        self, tokens: Tensor, lengths: Tensor | None = None, state: Any = None
+    ) -> tuple[Tensor, Any]: ...
+
+
+class SequenceModel(Protocol):
+    """SEQUENCE: tokens (B, T) long, lengths (B,) or None -> logits (B, C)."""
+
+    def __call__(self, tokens: Tensor, lengths: Tensor | None = None) -> Tensor: ...
+
+
+class Seq2SeqModel(Protocol):
+    """SEQ2SEQ: src (B, S), src_lengths (B,), tgt_in (B, T) = <bos> y_1 .. y_{T-1} -> logits
+    (B, T, V) under teacher forcing; ``forward_sampled`` feeds the model's own previous
+    prediction with probability 1 - ratio (scheduled sampling)."""
+
+    def __call__(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor: ...
+
+    def forward_sampled(
+        self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, ratio: float
+    ) -> Tensor: ...
+
 
 # The three output shapes seqlab trains. A model declares the ones it can produce, a task the
 # ones it can serve; each has one objective (seqlab/objectives/).

@@ -5,7 +5,6 @@ the noise warning)."""
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -15,7 +14,6 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "benchmark.py"  # child processes run the command again
-sys.path.insert(0, str(ROOT))
 # seqlab's default logging interval (configs/trainer/cpu.yaml), so the comparison is honest.
 LOG_EVERY = int(
     next(

@@ -51,6 +51,7 @@ def data_child(kind: str, path: str) -> None:
         row["batches"] = sum(1 for _ in data.train_dataloader())
         row["epoch_of_batches_s"] = time.perf_counter() - epoch
     row["seconds"] = time.perf_counter() - start
+    row["seqlab"] = str(Path(sys.modules["seqlab"].__file__).parents[1])  # which checkout ran
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(row))
 
@@ -101,6 +102,7 @@ def bench_data(args: argparse.Namespace) -> list[dict]:
                     cache = Path(tmp) / f"cache-{kind}-{round_}-{side.strip() or 'this'}"
                     for run in ("first run", "cached"):
                         row = run_data_child(kind, path, cache, checkout)
+                        assert row["seqlab"] == str(checkout), (row["seqlab"], checkout)
                         measured[f"{side}{run}"].append(row)
             reads = [row["seconds"] for row in measured["read"]]
             for run in runs_measured:

@@ -6,12 +6,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from seqlab.objectives.base import SeqlabObjective
-from seqlab.spec import Batch
+from seqlab.spec import Batch, SequenceModel
 
 
 class ClassificationObjective(SeqlabObjective):
     """Cross-entropy on ``labels``; metrics ce, acc, and the focus subset's accuracy
     (sentiment: acc_order_dependent)."""
+
+    model: SequenceModel  # the model interface of this output shape (seqlab.spec)
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         logits = self.model(batch["inputs"], batch["lengths"])

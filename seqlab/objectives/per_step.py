@@ -10,7 +10,7 @@ from torch import Tensor
 
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.tbptt import run_truncated_bptt
-from seqlab.spec import Batch, TaskSpec
+from seqlab.spec import Batch, PerStepModel, TaskSpec
 
 IGNORE = -100  # target id of padding positions
 
@@ -28,6 +28,8 @@ class PerStepObjective(SeqlabObjective):
     Metrics per split: ce, acc, and with a focus mask ``<focus_metric>`` and seq_acc (every
     focus position right).
     """
+
+    model: PerStepModel  # the model interface of this output shape (seqlab.spec)
 
     @classmethod
     def validation_metrics(cls, spec: TaskSpec) -> list[str]:

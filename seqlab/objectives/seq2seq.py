@@ -88,6 +88,7 @@ class Seq2SeqObjective(SeqlabObjective):
     # ----- evaluation --------------------------------------------------------------------
     def hypothesis_text(self, ids: list[int]) -> str:
         """Decoded ids -> text, detokenised by the tokenizer that made the targets."""
+
         return self.target_tokenizer.decode(self.target_vocab.decode(ids))
 
     def _evaluate(self, batch: Batch, split: str) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,22 +103,30 @@ class CorpusEncoder:
             sizes = np.fromiter(map(len, encoded), np.int64, len(encoded))
             flat = np.fromiter(itertools.chain.from_iterable(encoded), np.int64, int(sizes.sum()))
             return flat, sizes
-        words_of = [text.split() for text in prepared]
-        words = list(itertools.chain.from_iterable(words_of))
-        self._add_words(dict.fromkeys(words))
-        index = np.fromiter(map(self._word_index.__getitem__, words), np.int64, len(words))
-        word_sizes = self._word_sizes[index]
-        flat = gather_segments(self._word_tokens, self._word_starts[index], word_sizes)
-        text_words = np.fromiter(map(len, words_of), np.int64, len(words_of))
-        tokens_before_word = np.zeros(len(words) + 1, dtype=np.int64)
+        # one pass over the words: each gets the index of its distinct word (a new word the
+        # next index), and each text its number of words
+        index = self._word_index
+        known = len(index)
+        setdefault = index.setdefault
+        word_ids: list[int] = []
+        text_words: list[int] = []
+        for text in prepared:
+            words = text.split()
+            text_words.append(len(words))
+            word_ids += [setdefault(word, len(index)) for word in words]
+        self._add_words(list(itertools.islice(index, known, None)))
+        ids = np.array(word_ids, dtype=np.int64)
+        word_sizes = self._word_sizes[ids]
+        flat = gather_segments(self._word_tokens, self._word_starts[ids], word_sizes)
+        tokens_before_word = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(word_sizes, out=tokens_before_word[1:])
         words_before_text = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(text_words, out=words_before_text[1:])
         return flat, np.diff(tokens_before_word[words_before_text])
 
-    def _add_words(self, distinct: Iterable[str]) -> None:
-        """Tokenize the words not met before and add their tokens to the word table."""
-        new = [word for word in distinct if word not in self._word_index]
+    def _add_words(self, new: list[str]) -> None:
+        """Tokenize words met for the first time (numbered in ``_word_index`` already, in this
+        order) and add their tokens to the word table."""
         if not new:
             return
         index = self._token_index
@@ -134,8 +142,6 @@ class CorpusEncoder:
             word_sizes.append(len(tokens))
         sizes = np.array(word_sizes, dtype=np.int64)
         starts = len(self._word_tokens) + np.cumsum(sizes) - sizes
-        first = len(self._word_index)
-        self._word_index.update(zip(new, range(first, first + len(new)), strict=True))
         self._word_tokens = np.concatenate([self._word_tokens, np.array(flat, dtype=np.int64)])
         self._word_starts = np.concatenate([self._word_starts, starts])
         self._word_sizes = np.concatenate([self._word_sizes, sizes])
