@@ -71,12 +71,21 @@ def hydra_choices(argv: list[str]) -> list[tuple[str, str]]:
     return choices
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it); a missing parent package
+    (no Hydra plugin at all: no ``hydra_plugins``) counts as not installed."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def check_sweep_plugins(argv: list[str]) -> str | None:
     """A message naming the install command when a chosen sweeper or launcher's plugin is
     not installed (a plain ``pip install seqlab`` leaves them out); None when all are."""
     for group, choice in hydra_choices(argv):
         module = PLUGINS.get((group, choice))
-        if module and importlib.util.find_spec(module) is None:
+        if module and not installed(module):
             return (
                 f"hydra/{group}={choice} needs a Hydra plugin that is not installed "
                 f"({module.split('.')[1].replace('_', '-')}); install the sweep plugins with "

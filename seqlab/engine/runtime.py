@@ -20,7 +20,7 @@ M_MMAP_THRESHOLD = -3
 class RuntimeConfig:
     """malloc_threshold: glibc's mmap and trim thresholds in bytes (0 = glibc's default).
     Raising them keeps oneDNN's LSTM workspace mapped between steps; see
-    experiments/benchmarks/README.md. threads: torch threads (0 = PyTorch's default, one per
+    docs/benchmarks.md. threads: torch threads (0 = PyTorch's default, one per
     core; under Hydra's joblib launcher, cores divided by the jobs that run side by side)."""
 
     malloc_threshold: int = 1 << 30

@@ -102,6 +102,7 @@ def test_bleu_equals_the_sacrebleu_command_line_on_the_raw_references(
     assert 0.0 <= results["test/truncated"] <= 1.0
 
 
+@pytest.mark.slow
 def test_selection_and_schedule_on_validation_bleu(small_multi30k, tmp_path):
     results = train(
         tsv_run(

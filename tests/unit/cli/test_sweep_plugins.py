@@ -11,6 +11,22 @@ import pytest
 from seqlab.cli import train
 
 
+def no_plugins(parent_missing: bool):
+    """find_spec as it answers without the sweeps extra: with no Hydra plugin installed at
+    all, asking for hydra_plugins.<name> raises (its parent package is missing)."""
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args):
+        if name.startswith("hydra_plugins."):
+            if parent_missing:
+                raise ModuleNotFoundError("No module named 'hydra_plugins'")
+            return None
+        return real(name, *args)
+
+    return find_spec
+
+
+@pytest.mark.parametrize("parent_missing", [True, False])
 @pytest.mark.parametrize(
     "argv",
     [
@@ -21,14 +37,12 @@ from seqlab.cli import train
     ],
 )
 def test_a_missing_plugin_is_named_with_the_install_command(
-    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    argv: list[str],
+    parent_missing: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: None if name.startswith("hydra_plugins.") else real(name, *a),
-    )
+    monkeypatch.setattr(importlib.util, "find_spec", no_plugins(parent_missing))
     monkeypatch.setattr(sys, "argv", ["seqlab.train", *argv])
     with pytest.raises(SystemExit) as stop:
         train.main()
