@@ -5,17 +5,15 @@ before any data is built, with a message naming the models that can."""
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from hydra.utils import get_class
 from omegaconf import OmegaConf
 
+from seqlab.config.location import CONFIG_DIR
 from seqlab.config.schema import ModelConfig, TaskConfig, describe_outputs
 from seqlab.config.training import TrainingConfig
 from seqlab.errors import ConfigError
 from seqlab.spec import PER_STEP, TaskSpec
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 @cache

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqlab.config.checks import ConfigErrors
 from seqlab.config.compatibility import check_combination, check_spec
+from seqlab.config.location import CONFIG_DIR as SHIPPED_CONFIGS
 from seqlab.config.schema import ModelConfig, TaskConfig, build_config, instantiate_config
 from seqlab.config.training import TrainingConfig
 from seqlab.diagnostics.gradient_flow import DiagnosticsConfig, GradientFlow, check_diagnostics
@@ -75,7 +76,7 @@ def quiet_library_chatter() -> None:
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_ADVERTS)
 
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
+CONFIG_DIR = str(SHIPPED_CONFIGS)  # Hydra takes it as a string
 
 
 @dataclass

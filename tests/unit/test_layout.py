@@ -113,3 +113,17 @@ def test_importing_seqlab_changes_no_global_state() -> None:
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_every_package_is_listed_for_the_wheel() -> None:
+    """pyproject.toml lists seqlab's packages by name (configs/ travels as seqlab.configs), so a
+    new package must be added there or a wheel install would lack it."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    found = {module_name(p) for p in ROOT.rglob("__init__.py")}
+    assert found | {"seqlab.configs"} == listed
