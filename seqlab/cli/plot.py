@@ -6,10 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from seqlab.errors import error_boundary
 from seqlab.reporting.plot import collect_curves, write_metric_bars, write_plot
 
 
 def main(argv: list[str] | None = None) -> int:
+    with error_boundary("seqlab.plot"):
+        return draw(argv)
+    return 1  # not reached: the boundary exits
+
+
+def draw(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="run dirs or sweep dirs")
     parser.add_argument("--out", type=Path, help="output path without suffix")

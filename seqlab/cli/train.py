@@ -10,20 +10,23 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from seqlab.engine.resume import newest_checkpoint
 from seqlab.engine.run import (
     CONFIG_DIR,
-    diverged_job_goes_on,
     quiet_library_chatter,
     resume_run,
     run,
+    sweep_job_goes_on,
     sweep_objective,
 )
 from seqlab.engine.run_config import register_schemas
+from seqlab.engine.run_dir import claim_run_dir, guard_sweep_dir
 from seqlab.engine.slurm import requeued_under_slurm
-from seqlab.errors import error_boundary
+from seqlab.errors import ConfigError, error_boundary
+from seqlab.reporting.summary import SweepSummaryCallback
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
@@ -32,7 +35,8 @@ def hydra_main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     results = None
-    with error_boundary("seqlab"), diverged_job_goes_on(hydra_cfg.mode == RunMode.MULTIRUN):
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    with error_boundary("seqlab"), sweep_job_goes_on(in_sweep, cfg, run_dir):
         if cfg.resume:
             results = resume_run(Path(cfg.resume), list(hydra_cfg.overrides.task))
         elif requeued_under_slurm() and newest_checkpoint(run_dir) is not None:
@@ -100,6 +104,45 @@ def main() -> None:
     if missing:
         print(f"seqlab: configuration error: {missing}", file=sys.stderr)
         raise SystemExit(2)
+    with error_boundary("seqlab"):
+        claim_before_hydra(sys.argv[1:])
     register_schemas()
     quiet_library_chatter()
     hydra_main()
+    failed = SweepSummaryCallback.failed_jobs
+    if failed:
+        print(f"seqlab: {failed} sweep job(s) failed (listed above)", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def last_override(argv: list[str], key: str) -> str | None:
+    """The value the command line gives ``key`` (the last one, as Hydra takes it)."""
+    value = None
+    for arg in argv:
+        name, sep, given = arg.lstrip("+").partition("=")
+        if sep and name == key:
+            value = given
+    return value
+
+
+def claim_before_hydra(argv: list[str]) -> None:
+    """The run-dir checks that must come before Hydra writes its record (.hydra/) into the
+    dir: a run dir the command line names (hydra.run.dir=, resume=) is claimed here for the
+    life of the process, refused if it holds a run or another process owns it; a sweep dir
+    the command line names is refused if it already holds a sweep."""
+    if rank_zero_only.rank != 0:  # DDP's other ranks: the first one owns the dir
+        return
+    if "-m" in argv or "--multirun" in argv:
+        sweep_dir = last_override(argv, "hydra.sweep.dir")
+        if sweep_dir and "${" not in sweep_dir:
+            guard_sweep_dir(Path(sweep_dir))
+        return
+    resume = last_override(argv, "resume")
+    if resume and resume not in ("null", "None") and "${" not in resume:
+        if not Path(resume).is_dir():
+            raise ConfigError(f"resume={resume}: no such directory")
+        claim_run_dir(Path(resume), resuming=True)
+        return
+    run_dir = last_override(argv, "hydra.run.dir")
+    if run_dir and "${" not in run_dir:
+        claim_run_dir(Path(run_dir), resuming=False)

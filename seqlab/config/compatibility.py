@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from hydra.utils import get_class
 from omegaconf import OmegaConf
 
 from seqlab.config.location import CONFIG_DIR
 from seqlab.config.schema import ModelConfig, TaskConfig, describe_outputs
+from seqlab.config.targets import resolve_target
 from seqlab.config.training import TrainingConfig
 from seqlab.errors import ConfigError
 from seqlab.spec import PER_STEP, TaskSpec
@@ -23,7 +23,7 @@ def shipped_models() -> dict[str, tuple[str, ...]]:
     for path in sorted((CONFIG_DIR / "model").glob("*.yaml")):
         target = OmegaConf.load(path).get("_target_")
         if target:
-            models[path.stem] = tuple(get_class(str(target)).outputs)
+            models[path.stem] = tuple(resolve_target(target, "model").outputs)
     return models
 
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from hydra.core.config_store import ConfigStore
-from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationError
 
+from seqlab.config.targets import resolve_target
 from seqlab.errors import ConfigError
 from seqlab.spec import OUTPUT_WORDS
 
@@ -119,17 +119,15 @@ def build_config(node: DictConfig | dict[str, Any], group: str, schema: type[T])
 
 
 def target_class(node: DictConfig | dict[str, Any], group: str, base: type[T]) -> type[T]:
-    """The class a group's ``_target_`` names; it must be a dataclass subclass of ``base``."""
+    """The class a group's ``_target_`` names: on the allow-list (seqlab.config.targets), and a
+    dataclass subclass of ``base``."""
     target = node.get("_target_")
     if not target:
         raise ConfigError(
             f"the {group} config has no _target_; a {group} yaml names its class, e.g. "
             f"_target_: seqlab.models.rnn.RNNConfig"
         )
-    try:
-        cls = get_class(str(target))
-    except Exception as error:  # hydra raises ImportError or ValueError with its own text
-        raise ConfigError(f"{group}._target_={target} cannot be imported: {error}") from None
+    cls = resolve_target(target, group)  # refused by name before any import
     if not (dataclasses.is_dataclass(cls) and issubclass(cls, base)):
         raise ConfigError(
             f"{group}._target_={target} is not a {group} config: it must name a dataclass "

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hydra.utils import get_class
+from seqlab.config.targets import resolve_target
+from seqlab.errors import ConfigError
 
 # Classes that moved in the 2026-12 package layout (issue 22): the path an older config names
 # -> the path of the same class today. Only these names are rewritten; any other _target_ is
@@ -21,10 +22,19 @@ MOVED_CLASSES = {
 def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
     """A run config as today's seqlab reads it: configs of older versions get their
     ``_target_`` classes, and keys that moved to other groups leave the task."""
+    if not isinstance(config, dict) or not all(
+        isinstance(config.get(group), dict) for group in ("model", "task")
+    ):
+        raise ConfigError(
+            "the saved config has no model and task groups; it was not written by seqlab"
+        )
     model, task = dict(config["model"]), dict(config["task"])
     if "_target_" not in model:  # one ModelConfig held every kind's keys
-        target = _LEGACY_MODEL_TARGETS[model.pop("kind", "recurrent")]
-        fields = {f.name for f in dataclasses.fields(get_class(target))}
+        kind = model.pop("kind", "recurrent")
+        if kind not in _LEGACY_MODEL_TARGETS:
+            raise ConfigError(f"the saved config names an unknown model kind {kind!r}")
+        target = _LEGACY_MODEL_TARGETS[kind]
+        fields = {f.name for f in dataclasses.fields(resolve_target(target, "model"))}
         model = {k: v for k, v in model.items() if k in fields} | {"_target_": target}
     if "_target_" not in task:
         if task["name"] in ("tsv", "text_tsv"):
@@ -33,9 +43,11 @@ def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
             task.pop(key, None)
         if isinstance(task.get("seq2seq"), dict):
             task["seq2seq"] = {k: v for k, v in task["seq2seq"].items() if k != "stop_when"}
+        if task.get("name") not in _LEGACY_TASK_TARGETS:
+            raise ConfigError(f"the saved config names an unknown task {task.get('name')!r}")
         task["_target_"] = _LEGACY_TASK_TARGETS[task["name"]]
     for group in (model, task):
-        group["_target_"] = MOVED_CLASSES.get(group["_target_"], group["_target_"])
+        group["_target_"] = MOVED_CLASSES.get(str(group["_target_"]), group["_target_"])
     return {**config, "model": model, "task": task}
 
 

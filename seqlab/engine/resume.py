@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqlab.config.upgrade import upgrade_config
 from seqlab.engine.checkpoint_io import RESUME_DIR
+from seqlab.engine.run_dir import require_run_dir
 from seqlab.errors import ConfigError
 from seqlab.reporting.results import RESULTS_FILE, read_results
 
@@ -35,12 +36,8 @@ class ResumePoint:
 
 def run_config(run_dir: Path) -> DictConfig:
     """The config the run in ``run_dir`` ran with (config.yaml)."""
+    require_run_dir(run_dir)
     path = run_dir / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(
-            f"resume={run_dir}: not a seqlab run dir (no config.yaml); give the directory a "
-            f"run printed at its start (seqlab: ... run_dir=...)"
-        )
     return OmegaConf.create(upgrade_config(OmegaConf.to_container(OmegaConf.load(path))))  # type: ignore[arg-type]
 
 

@@ -10,6 +10,7 @@ import logging
 import resource
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from seqlab.config.checks import ConfigErrors
 from seqlab.config.compatibility import check_combination, check_spec
 from seqlab.config.location import CONFIG_DIR as SHIPPED_CONFIGS
 from seqlab.config.schema import ModelConfig, TaskConfig, build_config, instantiate_config
+from seqlab.config.targets import check_targets
 from seqlab.config.training import TrainingConfig
 from seqlab.diagnostics.gradient_flow import DiagnosticsConfig, GradientFlow, check_diagnostics
 from seqlab.engine.callbacks import CallbacksConfig, build_callbacks, check_monitored_metrics
@@ -34,7 +36,7 @@ from seqlab.engine.resume import (
     ResumePoint,
     prepare_resume,
 )
-from seqlab.engine.run_dir import guard_run_dir
+from seqlab.engine.run_dir import owned_run_dir
 from seqlab.engine.runtime import RuntimeConfig, configure_runtime
 from seqlab.engine.trainer import (
     build_trainer,
@@ -43,13 +45,19 @@ from seqlab.engine.trainer import (
     progress_bar_enabled,
     trainer_options,
 )
-from seqlab.errors import ConfigError, NonFiniteLossError
+from seqlab.errors import REPORT, ConfigError, NonFiniteLossError, SeqlabError
 from seqlab.models import count_parameters
 from seqlab.models.pretrained import load_pretrained
 from seqlab.models.search import DecodingConfig
 from seqlab.objectives import OBJECTIVES, build_objective
 from seqlab.reporting.loggers import build_loggers
-from seqlab.reporting.results import flatten, write_hypotheses, write_results
+from seqlab.reporting.results import (
+    RESULTS_FILE,
+    failure_record,
+    flatten,
+    write_hypotheses,
+    write_results,
+)
 from seqlab.spec import TaskSpec
 
 
@@ -96,7 +104,10 @@ class RunPlan:
 
 def plan_run(cfg: DictConfig) -> RunPlan:
     """Validate every group, then the rules across groups (model × task × training), before
-    any data is generated or read; every group's problems are reported in one ConfigError."""
+    any data is generated or read; every group's problems are reported in one ConfigError.
+    First of all, every ``_target_`` at every level is checked by name against the allow-list
+    (seqlab.config.targets): a config from a file runs no code."""
+    check_targets(cfg)
     errors = ConfigErrors()
     task = errors.check(lambda: instantiate_config(cfg.task, "task", TaskConfig))
     model = errors.check(lambda: instantiate_config(cfg.model, "model", ModelConfig))
@@ -166,15 +177,39 @@ def checkpoint_step(path: str) -> int | None:
 
 
 def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
-    """Train and test one configuration (continuing from ``resume`` if given); return what was
-    written to results.json."""
+    """Train and test one configuration (continuing from ``resume`` if given) in ``run_dir``,
+    which this process owns meanwhile (seqlab.engine.run_dir); return what was written to
+    results.json. The config is validated before anything is read or written."""
     started = time.perf_counter()
     quiet_library_chatter()
-    run_dir = Path(run_dir)
-    first = rank_zero_only.rank == 0  # under DDP, only the first process writes and reports
-    if resume is None and first:
-        guard_run_dir(run_dir)
     plan = plan_run(cfg)
+    if rank_zero_only.rank != 0:  # under DDP, the first process owns the dir and writes
+        return train_and_test(cfg, plan, Path(run_dir), resume, started)
+    with owned_run_dir(Path(run_dir), resuming=resume is not None):
+        try:
+            return train_and_test(cfg, plan, Path(run_dir), resume, started)
+        except NonFiniteLossError:
+            raise  # recorded as diverged by train_and_test
+        except Exception as error:  # a failed run is recorded too, for summaries
+            started_here = (Path(run_dir) / "config.yaml").exists()
+            if started_here and not (Path(run_dir) / RESULTS_FILE).exists():
+                write_results(Path(run_dir), failure_record(composed(cfg), error))
+            raise
+
+
+def composed(cfg: DictConfig) -> dict[str, Any]:
+    """The composed config as plain containers, resolved where it can be."""
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    except Exception:  # an interpolation that cannot be resolved may be why the job failed
+        return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
+
+
+def train_and_test(
+    cfg: DictConfig, plan: RunPlan, run_dir: Path, resume: ResumePoint | None, started: float
+) -> dict[str, Any]:
+    """The body of :func:`run`, once the config is valid and the run dir is this process's."""
+    first = rank_zero_only.rank == 0  # under DDP, only the first process writes and reports
     config = config_as_run(cfg, plan)
     local_processes, all_processes = processes(plan.trainer)
     if all_processes > 1:
@@ -326,9 +361,14 @@ def run_record(
 
 
 @contextmanager
-def diverged_job_goes_on(in_sweep: bool) -> Iterator[None]:
-    """In a multirun, a job that diverged is a result (recorded in its results.json), not the
-    end of the sweep: say so and let the sweep go on. A single run still fails."""
+def sweep_job_goes_on(
+    in_sweep: bool, cfg: DictConfig | None = None, job_dir: Path | None = None
+) -> Iterator[None]:
+    """In a multirun, a job that diverged, was refused or failed is a result recorded in its
+    results.json (status diverged or failed), not the end of the sweep: say so and let the
+    sweep go on; the sweep's summary lists it. A single run still fails. A job refused before
+    it started (an invalid model x task pair) gets its record here, unless its dir holds
+    another run."""
     try:
         yield
     except NonFiniteLossError as error:
@@ -339,10 +379,31 @@ def diverged_job_goes_on(in_sweep: bool) -> Iterator[None]:
             "(results.json status); the sweep goes on",
             file=sys.stderr,
         )
+    except Exception as error:
+        if not in_sweep:
+            raise
+        if isinstance(error, SeqlabError):
+            print(f"seqlab: {error.kind}: {error}", file=sys.stderr)
+        else:
+            traceback.print_exc()
+            print(f"seqlab: {REPORT}", file=sys.stderr)
+        holds_a_run = job_dir is None or any(
+            (job_dir / name).exists() for name in (RESULTS_FILE, "config.yaml", "checkpoints")
+        )
+        if not holds_a_run and cfg is not None:
+            write_results(job_dir, failure_record(composed(cfg), error))
+        print(
+            "seqlab: this sweep job failed (recorded in its results.json, status failed); the "
+            "sweep goes on",
+            file=sys.stderr,
+        )
 
 
 def resume_run(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
     """Continue the run in ``run_dir`` from its newest checkpoint with its own config (the
     ``overrides`` may only lengthen the budget), in the same directory and logs."""
-    cfg, point = prepare_resume(Path(run_dir), overrides)
-    return run(cfg, Path(run_dir), resume=point)
+    if not Path(run_dir).is_dir():
+        raise ConfigError(f"resume={run_dir}: no such directory")
+    with owned_run_dir(Path(run_dir), resuming=True):  # before its checkpoints are read
+        cfg, point = prepare_resume(Path(run_dir), overrides)
+        return run(cfg, Path(run_dir), resume=point)

@@ -13,13 +13,12 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.errors import InstantiationException
-from hydra.utils import get_class, instantiate
 from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
+from seqlab.config.targets import TRAINER_CLASSES, check_targets, resolve_target
 from seqlab.engine.checkpoint_io import AtomicCheckpointIO
 from seqlab.errors import ConfigError
 
@@ -41,10 +40,8 @@ def trainer_options(node: DictConfig | dict[str, Any]) -> dict[str, Any]:
         OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
     )  # type: ignore[assignment]
     target = options.get("_target_", "lightning.pytorch.Trainer")
-    try:
-        trainer_class = get_class(str(target))
-    except Exception as error:  # hydra raises ImportError or ValueError with its own text
-        raise ConfigError(f"trainer._target_={target} cannot be imported: {error}") from None
+    check_targets(options, "trainer")  # every nested _target_ too, by name, before any import
+    trainer_class = resolve_target(target, "trainer")
     known = set(inspect.signature(trainer_class.__init__).parameters) - {"self"}
     for key in options:
         if key == "_target_":
@@ -235,7 +232,6 @@ def build_trainer(
     if SLURMEnvironment.detect():  # seqlab writes the checkpoint and requeues (Preemption)
         plugins.append(SLURMEnvironment(auto_requeue=False))
     options = {
-        "_target_": "lightning.pytorch.Trainer",
         **options,
         "enable_progress_bar": progress_bar_enabled(options.get("enable_progress_bar", "auto")),
         # seqlab's samplers shard the training data themselves (seqlab.data.batching);
@@ -244,17 +240,18 @@ def build_trainer(
     }
     if processes(options)[1] > 1 and options.get("strategy", "auto") == "auto":
         options["strategy"] = "ddp"  # gloo on CPU, nccl on GPU
+    trainer_class = resolve_target(options.pop("_target_", TRAINER_CLASSES[0]), "trainer")
+    profiler = options.get("profiler")
+    if isinstance(profiler, dict) and "_target_" in profiler:
+        arguments = {k: v for k, v in profiler.items() if k != "_target_"}
+        options["profiler"] = resolve_target(profiler["_target_"], "trainer.profiler")(**arguments)
     try:
-        trainer = instantiate(
-            options,
+        return trainer_class(
+            **options,
             default_root_dir=run_dir,
             callbacks=callbacks,
             logger=loggers,
             plugins=plugins,
         )
-    except InstantiationException as error:
-        cause = error.__cause__ or error
-        raise ConfigError(f"trainer: {cause}") from None
-    except MisconfigurationException as error:
+    except (MisconfigurationException, ImportError, TypeError, ValueError) as error:
         raise ConfigError(f"trainer: {error}") from None
-    return trainer

@@ -19,8 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from seqlab.config.schema import ModelConfig, TaskConfig, instantiate_config
+from seqlab.config.targets import check_targets
 from seqlab.config.upgrade import upgrade_config
-from seqlab.errors import CheckpointError
+from seqlab.errors import CheckpointError, ConfigError
 from seqlab.spec import TaskSpec
 from seqlab.text.tokenizers import Tokenizer, tokenizer_from_state
 from seqlab.text.vocab import Vocab
@@ -77,18 +78,32 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
             f"written by python -m seqlab.train"
         )
     extra = raw["seqlab"]
-    config = OmegaConf.create(upgrade_config(extra["config"]))
+    try:
+        upgraded = upgrade_config(extra["config"])  # renames moved classes, imports nothing
+        check_targets(upgraded)  # every _target_ by name, before anything is imported
+        config = OmegaConf.create(upgraded)
+        task = instantiate_config(config.task, "task", TaskConfig)
+        model_config = instantiate_config(config.model, "model", ModelConfig)
+    except (ConfigError, KeyError, TypeError, AttributeError) as error:
+        raise CheckpointError(
+            f"{path} is refused: its saved config is not usable ({error})"
+        ) from None
     prefix = "model."
-    state = {k[len(prefix) :]: v for k, v in raw["state_dict"].items() if k.startswith(prefix)}
-    vocabs = [
-        Vocab.from_list(extra[k]) if k in extra else None for k in ("source_vocab", "target_vocab")
-    ]
-    task = instantiate_config(config.task, "task", TaskConfig)
-    tokenizers = [_saved_tokenizer(extra, side, task, vocabs) for side in ("source", "target")]
+    try:
+        state = {k[len(prefix) :]: v for k, v in raw["state_dict"].items() if k.startswith(prefix)}
+        vocabs = [
+            Vocab.from_list(extra[k]) if k in extra else None
+            for k in ("source_vocab", "target_vocab")
+        ]
+        tokenizers = [_saved_tokenizer(extra, side, task, vocabs) for side in ("source", "target")]
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise CheckpointError(
+            f"{path} is refused: its vocabularies or tokenizers are damaged ({error!r})"
+        ) from None
     return LoadedCheckpoint(
         path,
         config,
-        instantiate_config(config.model, "model", ModelConfig),
+        model_config,
         task,
         state,
         vocabs[0],
@@ -114,6 +129,13 @@ def _saved_tokenizer(
 def restore_model(checkpoint: LoadedCheckpoint, spec: TaskSpec) -> nn.Module:
     """The checkpoint's model with its trained weights, in eval mode."""
     model = checkpoint.model_config.build(spec)
-    model.load_state_dict(checkpoint.state_dict)
+    try:
+        model.load_state_dict(checkpoint.state_dict)
+    except RuntimeError as error:
+        detail = str(error).splitlines()[1:2] or [str(error)]
+        raise CheckpointError(
+            f"{checkpoint.path} is refused: its weights do not fit the model its config "
+            f"describes ({detail[0].strip()}); the file was altered or mixes two runs"
+        ) from None
     model.eval()
     return model

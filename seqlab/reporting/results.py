@@ -3,14 +3,56 @@ flattened hyperparameters that go to TensorBoard, and finding run dirs below a d
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
 import re
 import statistics
 from pathlib import Path
 from typing import Any
 
+from seqlab.errors import DataFileError, SeqlabError
+
 RESULTS_FILE = "results.json"
+LOCK_FILE = ".seqlab.lock"  # held by the process that owns the run dir (seqlab.engine.run_dir)
+held_run_dirs: dict[Path, int] = {}  # the run dirs this process owns -> their open lock files
+
+
+def lock_holder(run_dir: Path) -> int | None:
+    """The pid of the process that owns ``run_dir`` now (-1 if it cannot be read), or None
+    when no process does."""
+    resolved = Path(run_dir).resolve()
+    if resolved in held_run_dirs:
+        return os.getpid()
+    try:
+        descriptor = os.open(resolved / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None  # the lock was free
+    except OSError:
+        text = os.pread(descriptor, 32, 0).decode(errors="replace").strip()
+        return int(text) if text.isdigit() else -1
+    finally:
+        os.close(descriptor)
+
+
+def failure_record(config: dict[str, Any], error: BaseException) -> dict[str, Any]:
+    """results.json of a run or sweep job that failed: the error and the config it had."""
+    kind = error.kind if isinstance(error, SeqlabError) else type(error).__name__
+    groups = {
+        g: config.get(g) if isinstance(config.get(g), dict) else {} for g in ("model", "task")
+    }
+    return {
+        "status": "failed",
+        "error": f"{kind}: {error}",
+        "model": groups["model"].get("name"),
+        "task": groups["task"].get("name"),
+        "seed": config.get("seed"),
+        "config": config,
+    }
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -65,7 +107,19 @@ def metric_mean_std(runs: list[dict[str, Any]], metric: str) -> tuple[float, flo
 
 
 def read_results(run_dir: Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / RESULTS_FILE).read_text())
+    """A run's results.json; a file that is not a JSON object is a DataFileError naming it."""
+    path = Path(run_dir) / RESULTS_FILE
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataFileError(
+            f"{path} is damaged ({error}); seqlab writes it whole at the end of a run, so the "
+            f"file was altered or cut. Move it away (the run's checkpoints are intact) and "
+            f"run python -m seqlab.evaluate on its best checkpoint to rewrite the metrics"
+        ) from None
+    if not isinstance(results, dict):
+        raise DataFileError(f"{path} is not a seqlab results file (not a JSON object)")
+    return results
 
 
 def find_runs(directory: Path) -> list[Path]:
@@ -75,6 +129,16 @@ def find_runs(directory: Path) -> list[Path]:
     if not directory.exists():
         raise FileNotFoundError(f"{directory} does not exist")
     return sorted((p.parent for p in directory.rglob(RESULTS_FILE)), key=_natural)
+
+
+def find_unfinished_runs(directory: Path) -> list[Path]:
+    """Run dirs at or below ``directory`` that started (seqlab's config.yaml, or a sweep job's
+    .hydra/config.yaml) but hold no results.json: still running, or stopped without a word
+    (killed, out of memory)."""
+    directory = Path(directory)
+    started = {p.parent for p in directory.rglob("config.yaml") if ".hydra" not in p.parts}
+    started |= {p.parent.parent for p in directory.rglob(".hydra/config.yaml")}
+    return sorted((d for d in started if not (d / RESULTS_FILE).exists()), key=_natural)
 
 
 def _natural(path: Path) -> list[Any]:

@@ -17,7 +17,14 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from seqlab.reporting.plot import collect_curves, write_metric_bars, write_plot
-from seqlab.reporting.results import find_runs, metric_mean_std, model_label, read_results
+from seqlab.reporting.results import (
+    find_runs,
+    find_unfinished_runs,
+    lock_holder,
+    metric_mean_std,
+    model_label,
+    read_results,
+)
 
 COLUMNS = (
     "run",
@@ -31,13 +38,36 @@ COLUMNS = (
 )
 
 
+def unfinished_record(run_dir: Path) -> dict[str, Any]:
+    """What stands for results.json of a run that started and wrote none: ``running`` while
+    a process owns its dir, else ``unfinished`` (killed, out of memory, a bug)."""
+    holder = lock_holder(run_dir)
+    if holder is not None:
+        return {"status": "running", "error": f"still running (pid {holder})"}
+    return {
+        "status": "unfinished",
+        "error": "stopped without writing results.json (killed, out of memory or a crash: "
+        "see its log); resume it with resume=<run dir>",
+    }
+
+
+def all_runs(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every run at or below ``directory`` with its results (completed, diverged or failed),
+    and those that started and wrote none (running or unfinished), in natural order."""
+    runs = [(d, read_results(d)) for d in find_runs(directory)]
+    runs += [(d, unfinished_record(d)) for d in find_unfinished_runs(directory)]
+    return sorted(runs, key=lambda pair: [str(pair[0])])
+
+
 def summary_rows(directory: Path) -> list[dict[str, Any]]:
+    """One row per run (every run that started, so a failed job is never left out)."""
     rows = []
-    for run_dir in find_runs(directory):
-        results = read_results(run_dir)
+    for run_dir, results in all_runs(directory):
         row: dict[str, Any] = {"run": str(run_dir.relative_to(directory)) or "."}
         row.update({k: results.get(k) for k in COLUMNS[1:]})
         row["status"] = results.get("status", "completed")
+        if row["status"] != "completed":
+            row["error"] = results.get("error", "")
         row.update(
             {
                 k: v
@@ -62,27 +92,35 @@ def seed_groups(directory: Path) -> dict[str, list[dict[str, Any]]]:
     seed equal (so ``-m model=vanilla,gru seed=1,2,3`` gives two groups of three)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     names: dict[str, str] = {}
-    for run_dir in find_runs(directory):
-        results = read_results(run_dir)
+    failed: list[tuple[str, dict[str, Any]]] = []
+    for run_dir, results in all_runs(directory):
+        run = str(run_dir.relative_to(directory)) or "."
+        if results.get("status") in ("failed", "running", "unfinished"):
+            failed.append((run, results))  # its config was never validated: grouped by name
+            continue
         config = {k: v for k, v in results.get("config", {}).items() if k != "seed"}
         key = json.dumps(config, sort_keys=True, default=str)
-        run = str(run_dir.relative_to(directory)) or "."
         names.setdefault(key, configuration_name(run, results))
         groups.setdefault(key, []).append(results)
-    return {names[key]: members for key, members in groups.items()}
+    by_name = {names[key]: members for key, members in groups.items()}
+    for run, results in failed:
+        by_name.setdefault(configuration_name(run, results), []).append(results)
+    return by_name
 
 
 def aggregate_rows(directory: Path) -> list[dict[str, Any]]:
     """One row per configuration: n, the seeds, and mean and std (sample, n - 1) of every
-    numeric test metric over the seeds (diverged runs count in n_diverged, not in the
-    means)."""
+    numeric test metric over the seeds (diverged runs count in n_diverged, failed, running
+    and unfinished ones in n_failed, none in the means)."""
     rows = []
     for name, members in seed_groups(directory).items():
         done = [r for r in members if r.get("status", "completed") == "completed"]
+        diverged = sum(r.get("status") == "diverged" for r in members)
         row: dict[str, Any] = {
             "configuration": name,
             "n": len(done),
-            "n_diverged": len(members) - len(done),
+            "n_diverged": diverged,
+            "n_failed": len(members) - len(done) - diverged,
             "seeds": " ".join(str(r.get("seed")) for r in members),
         }
         metrics = sorted(
@@ -102,11 +140,11 @@ def _number(value: Any) -> bool:
 def write_aggregate(directory: Path) -> tuple[list[dict[str, Any]], Path] | None:
     """``summary_by_config.csv`` when some configuration ran with more than one seed."""
     rows = aggregate_rows(directory)
-    if not any(r["n"] + r["n_diverged"] > 1 for r in rows):
+    if not any(r["n"] + r["n_diverged"] + r["n_failed"] > 1 for r in rows):
         return None
     return rows, _write_csv(
         Path(directory) / "summary_by_config.csv",
-        ["configuration", "n", "n_diverged", "seeds"],
+        ["configuration", "n", "n_diverged", "n_failed", "seeds"],
         rows,
     )
 
@@ -138,7 +176,9 @@ def format_aggregate(rows: list[dict[str, Any]]) -> str:
             f"{r[m + '_mean']:.4f} ± {r[m + '_std']:.4f}" if m + "_mean" in r else ""
             for m in metrics
         ]
-        table.append([r["configuration"], str(r["n"]), *cells])
+        lost = r["n_diverged"] + r.get("n_failed", 0)
+        count = f"{r['n']} of {r['n'] + lost}" if lost else str(r["n"])
+        table.append([r["configuration"], count, *cells])
     return _aligned(table)
 
 
@@ -148,9 +188,19 @@ def write_summary(directory: Path) -> tuple[list[dict[str, Any]], Path]:
     return rows, _write_csv(Path(directory) / "summary.csv", list(COLUMNS), rows)
 
 
+def format_failures(rows: list[dict[str, Any]]) -> str:
+    """The runs that did not complete, one line each with the reason; empty when none."""
+    failed = [r for r in rows if r.get("status") not in ("completed", None)]
+    if not failed:
+        return ""
+    lines = [f"{len(failed)} of {len(rows)} runs did not complete:"]
+    lines += [f"  {r['run']}: {r['status']}: {r.get('error', '')}" for r in failed]
+    return "\n".join(lines)
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
-        return "(no finished runs: no results.json found)"
+        return "(no runs: no results.json or config.yaml found)"
     fields = [f for f in ("run", "model", "task", "seed") if f in rows[0]]
     if any(r.get("status", "completed") != "completed" for r in rows):
         fields.insert(1, "status")
@@ -187,11 +237,17 @@ class SweepSummaryCallback(Callback):
         self.curves = list(curves or [])
         self.against = [dict(a) for a in against or []]
 
+    failed_jobs = 0  # jobs of the last sweep that failed (python -m seqlab.train exits 1)
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         if sweep_dir.exists():
             rows, path = write_summary(sweep_dir)
             print(f"\nseqlab: sweep summary ({len(rows)} runs) -> {path}\n{format_table(rows)}")
+            failures = format_failures(rows)
+            if failures:
+                print(f"\nseqlab: {failures}")
+            SweepSummaryCallback.failed_jobs = sum(r["status"] == "failed" for r in rows)
             aggregate = write_aggregate(sweep_dir)
             if aggregate:
                 print(

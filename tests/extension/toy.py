@@ -85,3 +85,8 @@ class PreviousTokenData(TensorSplitsDataModule):
             inputs = torch.randint(1, c.symbols + 1, (n, c.length), generator=generators[split])
             targets = torch.nn.functional.pad(inputs, (1, 0))[:, :-1]
             self.splits[split] = {"inputs": inputs, "targets": targets}
+
+
+# The classes a config may name once the user lists this module in SEQLAB_EXTENSIONS
+# (seqlab.config.targets); without it, a config naming them is refused before any import.
+SCHEMAS = {"pair_embedding": PairEmbeddingConfig, "previous_token": PreviousTokenConfig}

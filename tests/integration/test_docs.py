@@ -67,6 +67,13 @@ def parse(line: str) -> tuple[str, list[str]]:
     return command.group(1), words
 
 
+def environment(line: str) -> dict[str, str]:
+    """The ``NAME=value`` words before ``python -m`` (a documented environment variable)."""
+    before = line[: COMMAND.search(line).start()]  # type: ignore[union-attr]
+    pairs = [w.split("=", 1) for w in shlex.split(before) if "=" in w]
+    return {name: value for name, value in pairs}
+
+
 def first_job(overrides: list[str]) -> list[str]:
     """The first job of a sweep: each swept key at its first value."""
     job = []
@@ -142,6 +149,8 @@ def test_documented_command_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(artifacts["root"])
+    for name, value in environment(line).items():
+        monkeypatch.setenv(name, value)
     command, words = parse(line)
     words = substitute(words, artifacts)
     if command == "train":
@@ -185,6 +194,8 @@ def test_documented_training_runs(
     """Each documented single run trains at tiny scale (the default suite composes and
     validates it)."""
     monkeypatch.chdir(artifacts["root"])
+    for name, value in environment(line).items():
+        monkeypatch.setenv(name, value)
     _, words = parse(line)
     results = train(tiny_overrides(substitute(words, artifacts)), tmp_path / "run")
     assert results["status"] == "completed"

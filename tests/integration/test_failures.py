@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 import seqlab.objectives.per_step as per_step
 from seqlab.engine.resume import prepare_resume
-from seqlab.engine.run import diverged_job_goes_on, run
+from seqlab.engine.run import run, sweep_job_goes_on
 from seqlab.errors import NonFiniteLossError
 from seqlab.reporting.results import write_results
 from tests.conftest import TINY_TASK, clean_error, compose_config
@@ -59,9 +59,9 @@ def test_a_diverged_run_is_not_resumed(tmp_path, capsys):
 
 
 def test_a_diverged_sweep_job_lets_the_sweep_go_on(capsys):
-    with diverged_job_goes_on(in_sweep=True):
+    with sweep_job_goes_on(in_sweep=True):
         raise NonFiniteLossError("the training loss became nan at optimizer step 7")
     err = capsys.readouterr().err
     assert "became nan at optimizer step 7" in err and "the sweep goes on" in err
-    with pytest.raises(NonFiniteLossError), diverged_job_goes_on(in_sweep=False):
+    with pytest.raises(NonFiniteLossError), sweep_job_goes_on(in_sweep=False):
         raise NonFiniteLossError("a single run still fails")

@@ -30,6 +30,30 @@ def test_seqlab_errors_end_as_one_message(capsys, error, kind):
     assert capsys.readouterr().err == f"prog: {kind}: {error}\nusage: prog x=1\n"
 
 
-def test_other_errors_pass_through():
-    with pytest.raises(KeyError), error_boundary("prog"):
+def test_a_bug_keeps_its_traceback_and_says_how_to_report_it(capsys):
+    with pytest.raises(SystemExit) as stopped, error_boundary("prog"):
         raise KeyError("a bug")
+    err = capsys.readouterr().err
+    assert stopped.value.code == 1
+    assert "Traceback" in err and "KeyError: 'a bug'" in err
+    assert err.rstrip().endswith("the traceback above") and "bug in seqlab" in err
+
+
+@pytest.mark.parametrize(
+    ("error", "message", "code"),
+    [
+        (
+            PermissionError(13, "Permission denied", "/data/a.tsv"),
+            "permission denied (/data/a.tsv)",
+            1,
+        ),
+        (OSError(28, "No space left on device", "ckpt"), "the disk is full (ckpt); free some", 1),
+        (MemoryError(), "out of memory", 1),
+        (KeyboardInterrupt(), "interrupted (Ctrl-C)", 130),
+    ],
+)
+def test_machine_failures_end_as_one_message(capsys, error, message, code):
+    with pytest.raises(SystemExit) as stopped, error_boundary("prog"):
+        raise error
+    err = capsys.readouterr().err
+    assert stopped.value.code == code and message in err and "Traceback" not in err

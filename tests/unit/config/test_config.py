@@ -83,13 +83,20 @@ def test_validation_of_the_schema_itself_runs():
         (
             {"_target_": "seqlab.models.nothing.Here"},
             ModelConfig,
-            "model._target_=seqlab.models.nothing.Here cannot be imported",
+            "model._target_=seqlab.models.nothing.Here is refused",
         ),
-        ({"_target_": "seqlab.tasks.copy.CopyConfig"}, ModelConfig, "is not a model config"),
-        ({"_target_": "collections.OrderedDict"}, TaskConfig, "is not a task config"),
+        ({"_target_": "seqlab.tasks.copy.CopyConfig"}, ModelConfig, "model._target_=.* is refused"),
+        ({"_target_": "collections.OrderedDict"}, TaskConfig, "is refused"),
+        # an extension module may declare both kinds: the class must still be of the group
+        (
+            {"_target_": "tests.extension.toy.PreviousTokenConfig"},
+            ModelConfig,
+            "not a model config",
+        ),
     ],
 )
-def test_target_must_name_a_config_class_of_the_group(node, base, message):
+def test_target_must_name_a_config_class_of_the_group(node, base, message, monkeypatch):
+    monkeypatch.setenv("SEQLAB_EXTENSIONS", "tests.extension.toy")
     group = "model" if base is ModelConfig else "task"
     with pytest.raises(ConfigError, match=message):
         target_class(node, group, base)

@@ -21,7 +21,7 @@ def test_options_are_checked_against_the_trainer_signature():
         trainer_options({"max_epoch": 3})
     with pytest.raises(ConfigError, match="trainer.callbacks is set by seqlab"):
         trainer_options({"callbacks": []})
-    with pytest.raises(ConfigError, match="trainer._target_=nowhere.Trainer cannot be imported"):
+    with pytest.raises(ConfigError, match="trainer._target_=nowhere.Trainer is refused"):
         trainer_options({"_target_": "nowhere.Trainer"})
 
 
