@@ -10,6 +10,9 @@ from seqlab.config.schema import TaskConfig
 from seqlab.errors import ConfigError, DataFileError
 
 TextPair = tuple[str, str]  # (source, target) as they are in the data
+# One example per line: a longer line is almost always a file whose line ends seqlab does not
+# read as such (old Mac \r, none at all), and would make one giant example.
+MAX_LINE_CHARS = 1_000_000
 
 
 def read_data_bytes(path: str | Path, layout: str) -> tuple[Path, bytes]:
@@ -23,7 +26,12 @@ def read_data_bytes(path: str | Path, layout: str) -> tuple[Path, bytes]:
             f"task.valid_path / task.test_path as paths to {layout} files (relative paths "
             f"are taken from the directory you run seqlab in)."
         )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataFileError(
+            f"data file {path} cannot be read ({error.strerror}); check its permissions"
+        ) from None
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]
     return path, raw
@@ -58,6 +66,12 @@ def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int
     lines = []
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")
+        if len(line) > MAX_LINE_CHARS:
+            raise DataFileError(
+                f"{path}:{number}: the line is {len(line):,} characters long; seqlab reads one "
+                f"example per line (ended by \\n or \\r\\n), so this file's line ends are not "
+                f"what they seem (old Mac \\r, or none); split it into lines"
+            )
         if line.strip():
             lines.append((number, line))
     return path, lines
@@ -120,6 +134,27 @@ def read_tsv_pairs(path: str | Path) -> list[TextPair]:
     return pairs
 
 
+def _index(label: str) -> bool:
+    """Whether a label is a class index: ASCII digits only (``str.isdigit`` also accepts
+    superscripts and other digits ``int`` cannot read)."""
+    return label.isascii() and label.isdigit()
+
+
+def integer_classes(path: Path, rows: list[tuple[int, str, str]]) -> list[str]:
+    """Class names 0..C-1 for a file labelled by class index. An index far above the number
+    of distinct labels is a typo, not a class: it would ask for that many output units."""
+    distinct = {int(r[2]) for r in rows}
+    top = max(rows, key=lambda r: int(r[2]))
+    classes = int(top[2]) + 1
+    if classes > max(100, 10 * len(distinct)):
+        raise DataFileError(
+            f"{path}:{top[0]}: label {top[2]} would make {classes:,} classes, but the file has "
+            f"{len(distinct)} distinct labels; integer labels are class indices 0..C-1. Fix "
+            f"the label, or name the classes with task.labels=[...]"
+        )
+    return [str(i) for i in range(classes)]
+
+
 def read_text_tsv(
     path: str | Path, labels: list[str] | None
 ) -> tuple[list[tuple[str, int]], list[str]]:
@@ -134,17 +169,21 @@ def read_text_tsv(
         text, label = line.rsplit("\t", 1)
         if not text.strip():
             raise DataFileError(f"{path}:{number}: the text is empty")
+        if not label.strip():
+            raise DataFileError(
+                f"{path}:{number}: the label is empty; every line needs 'text<TAB>label'"
+            )
         rows.append((number, text, label.strip()))
     if not rows:
         raise DataFileError(f"{path} holds no examples (the file is empty)")
-    names = list(labels) if labels else sorted({r[2] for r in rows if not r[2].isdigit()})
+    names = list(labels) if labels else sorted({r[2] for r in rows if not _index(r[2])})
     if not names:
-        names = [str(i) for i in range(max(int(r[2]) for r in rows) + 1)]
+        names = integer_classes(path, rows)
     examples = []
     for number, text, label in rows:
         if label in names:
             index = names.index(label)
-        elif label.isdigit() and int(label) < len(names):
+        elif _index(label) and int(label) < len(names):
             index = int(label)
         else:
             raise DataFileError(

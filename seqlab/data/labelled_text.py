@@ -73,6 +73,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.focus_metric = focus_metric
         self.solved_when = solved_when
         self.splits: dict[str, EncodedTexts] = {}
+        self.needed_splits: tuple[str, ...] = ("train", "val", "test")  # evaluate: one
         self.source_vocab: Vocab | None = None
         self.source_tokenizer: Tokenizer | None = None  # None: the words as they are
 

@@ -168,6 +168,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         self.solved_when = solved_when
         self.tokenization = tokenization or Tokenization()
         self.splits: dict[str, EncodedPairs] = {}
+        self.needed_splits: tuple[str, ...] = SPLITS  # evaluate reads only the one it scores
         self.raw_text: dict[str, tuple[list[str], list[str]]] = {}
         self.length_ratio: float | None = None  # measured on the training data in setup()
         self.source_vocab: Vocab | None = None
@@ -274,7 +275,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
     def _encode(self) -> None:
         clock = time.perf_counter
         start = clock()
-        texts = self.make_columns(SPLITS)
+        texts = self.make_columns(self.needed_splits)
         read = clock() - start
         if self.source_tokenizer is None or self.target_tokenizer is None:
             self._fit_tokenizers(*texts["train"])
@@ -312,7 +313,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
             src_lengths = torch.from_numpy(train.src_lengths).double()
             ratios = torch.from_numpy(train.tgt_lengths) / src_lengths.clamp(min=1)
             self.length_ratio = float(ratios.max()) if len(ratios) else 2.0
-        self.raw_text = {split: texts[split] for split in ("val", "test")}
+        self.raw_text = {split: texts[split] for split in ("val", "test") if split in texts}
         encode = clock() - start - read - fit
         self.setup_seconds = {"read": read, "tokenizers": fit, "encode": encode}
 

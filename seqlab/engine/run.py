@@ -231,6 +231,8 @@ def train_and_test(
         model, plan.training, spec, plan.decoding, plan.diagnostics.attention_maps
     )
     objective.checkpoint_metadata = checkpoint_metadata(config, spec)
+    if hasattr(datamodule, "labels"):  # classes read from the data: evaluation needs them
+        objective.checkpoint_metadata["label_names"] = list(datamodule.label_names())
     n_params = count_parameters(model)
     if first:
         print(

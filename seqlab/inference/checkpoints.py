@@ -39,10 +39,19 @@ class LoadedCheckpoint:
     source_tokenizer: Tokenizer | None = None
     target_tokenizer: Tokenizer | None = None
     length_ratio: float = 2.0  # checkpoints from before it was saved decoded with 2
+    label_names: list[str] | None = None  # the classes of a task that reads labels from files
 
-    def restore_text(self, datamodule: Any) -> None:
-        """Give a task's data module the checkpoint's tokenizers and vocabularies, so that it
-        encodes text exactly as in training (before its ``setup()``)."""
+    def restore_text(self, datamodule: Any, split: str | None = None) -> None:
+        """Give a task's data module the checkpoint's tokenizers, vocabularies and class
+        names, so that it encodes text exactly as in training (before its ``setup()``).
+        With ``split`` (val or test), a task that reads files reads only that one when the
+        checkpoint holds all it learnt from the training file."""
+        if self.label_names is not None and hasattr(datamodule, "labels"):
+            datamodule.labels = list(self.label_names)
+        if split is not None and self.source_vocab is not None:
+            classification = hasattr(datamodule, "labels")
+            if not classification or self.label_names is not None:
+                datamodule.needed_splits = (split,)
         for side in ("source", "target"):
             for kind in ("vocab", "tokenizer"):
                 value = getattr(self, f"{side}_{kind}")
@@ -96,6 +105,9 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
             for k in ("source_vocab", "target_vocab")
         ]
         tokenizers = [_saved_tokenizer(extra, side, task, vocabs) for side in ("source", "target")]
+        label_names = extra.get("label_names")
+        if label_names is not None and not all(isinstance(n, str) for n in label_names):
+            raise TypeError("label_names must be strings")
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise CheckpointError(
             f"{path} is refused: its vocabularies or tokenizers are damaged ({error!r})"
@@ -111,6 +123,7 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
         tokenizers[0],
         tokenizers[1],
         float(extra.get("length_ratio", 2.0)),
+        label_names,
     )
 
 

@@ -52,6 +52,8 @@ def evaluate(argv: list[str]) -> dict[str, Any]:
     from seqlab.objectives import build_objective
 
     args = parse_args(argv, ("ckpt_path",))
+    if args.get("out") and Path(args.out).expanduser().exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"out={args.out} is a file; out= names a directory for the results")
     checkpoint = read_checkpoint(args.ckpt_path)
     cfg = checkpoint.config
     split = args.get("split", "test")
@@ -60,8 +62,11 @@ def evaluate(argv: list[str]) -> dict[str, Any]:
     decoding = decoding_options(cfg, args)
     output = choose_output(checkpoint.model_config, checkpoint.task_config)
     datamodule = checkpoint.task_config.build(output)
-    checkpoint.restore_text(datamodule)
+    checkpoint.restore_text(datamodule, split)  # the training file is not needed
     datamodule.setup("test")
+    raw_text = getattr(datamodule, "raw_text", None)
+    if split == "val" and raw_text:  # the objective's test phase scores against "test"
+        raw_text["test"] = raw_text["val"]
     spec = datamodule.spec
     model = restore_model(checkpoint, spec)
     training = build_config(cfg.training, "training", TrainingConfig)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from seqlab.data.files import read_data_text
 from seqlab.errors import ConfigError
 from seqlab.inference.checkpoints import LoadedCheckpoint, read_checkpoint, restore_model
 from seqlab.inference.evaluate import decoding_options, parse_args
@@ -48,12 +49,10 @@ def translate_lines(argv: list[str]) -> list[str]:
     source_path = Path(args.input).expanduser()
     if not source_path.is_file():
         raise ConfigError(f"input file {source_path} does not exist")
+    output = check_output_path(args.get("output"))
     source_tokenizer, target_tokenizer = checkpoint.source_tokenizer, checkpoint.target_tokenizer
     assert source_tokenizer is not None and target_tokenizer is not None
-    try:
-        lines = source_path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"input file {source_path} is not valid UTF-8 ({error.reason})") from None
+    lines = input_lines(source_path)
     sentences = source_tokenizer.encode_all(lines)
     if not any(sentences):
         raise ConfigError(f"input file {source_path} has no sentences")
@@ -98,12 +97,44 @@ def translate_lines(argv: list[str]) -> list[str]:
             f"seqlab.translate: {len(found)} attention maps -> {attention_dir}/<line>.png",
             file=sys.stderr,
         )
-    if args.get("output"):
-        Path(args.output).write_text("\n".join(outputs) + "\n", encoding="utf-8")
-        print(f"seqlab.translate: {len(outputs)} lines -> {args.output}", file=sys.stderr)
+    if output is not None:
+        partial = output.with_name(output.name + ".partial")
+        try:
+            partial.write_text("\n".join(outputs) + "\n", encoding="utf-8")
+            partial.replace(output)
+        finally:
+            partial.unlink(missing_ok=True)
+        print(f"seqlab.translate: {len(outputs)} lines -> {output}", file=sys.stderr)
     else:
         print("\n".join(outputs))
     return outputs
+
+
+def input_lines(path: Path) -> list[str]:
+    """The lines of a text file as files define them: ended by \\n (\\r\\n accepted), so
+    output line i is the translation of input line i. Other characters that ``str.splitlines``
+    would also break at (U+2028, form feeds, lone \\r) stay inside their line."""
+    _, text = read_data_text(path, "one sentence per line")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the last line's end
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def check_output_path(output: str | None) -> Path | None:
+    """``output=`` as a path to write, checked before any work: its folder must exist and it
+    must not be a folder itself."""
+    if not output:
+        return None
+    path = Path(output).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"output={output} is a directory; give a file name, e.g. {path}/out.txt")
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"output={output}: the folder {path.parent} does not exist; create it first or "
+            f"choose another path"
+        )
+    return path
 
 
 def check_attention_dir(

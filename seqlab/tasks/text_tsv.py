@@ -72,15 +72,19 @@ class TextTsvDataModule(TextClassificationDataModule):
         self._names: list[str] | None = None
 
     def make_examples(self) -> dict[str, list[TextExample]]:
-        train, names = read_text_tsv(str(self.paths["train"]), self.labels)
-        self._names = names
-        rows = {
-            "train": train,
-            "val": read_text_tsv(str(self.paths["val"]), names)[0],
-            "test": read_text_tsv(str(self.paths["test"]), names)[0],
-        }
-        if self.source_tokenizer is None:
-            self.source_tokenizer = self.tokenization.build([text for text, _ in train])
+        if "train" not in self.needed_splits and self.labels and self.source_tokenizer:
+            names = self._names = list(self.labels)  # restored from a checkpoint
+            rows = {s: read_text_tsv(str(self.paths[s]), names)[0] for s in self.needed_splits}
+        else:
+            train, names = read_text_tsv(str(self.paths["train"]), self.labels)
+            self._names = names
+            rows = {
+                "train": train,
+                "val": read_text_tsv(str(self.paths["val"]), names)[0],
+                "test": read_text_tsv(str(self.paths["test"]), names)[0],
+            }
+            if self.source_tokenizer is None:
+                self.source_tokenizer = self.tokenization.build([text for text, _ in train])
         tokenizer = self.source_tokenizer
         return {
             split: [
