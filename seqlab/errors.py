@@ -51,7 +51,8 @@ class CheckpointError(ConfigError):
 
 
 class NonFiniteLossError(SeqlabError, RuntimeError):
-    """Training produced a NaN or infinite loss or gradient norm."""
+    """Training diverged: a NaN or infinite loss or gradient norm, or a loss past
+    ``training.max_loss``."""
 
     kind = "training stopped"
 

@@ -58,6 +58,9 @@ class TrainingConfig:
     without improvement of callbacks.monitor) | inverse_sqrt (linear warmup over warmup_steps,
     then lr * sqrt(warmup_steps / step)) | cosine (linear warmup, then cosine down to min_lr
     over the run's budget of optimizer steps). warmup_steps also warms up ``none``.
+    max_loss: a training loss above this is divergence and stops the run like a NaN (a loss
+    can grow without bound and stay finite: lr=1e30 gives 3e30); null = 100 × ln(number of
+    output classes), a hundred times the loss of a uniform guess.
     """
 
     optimizer: str = "adam"
@@ -74,12 +77,17 @@ class TrainingConfig:
     min_lr: float = 0.0
     plateau_factor: float = 0.5
     plateau_patience: int = 2
+    max_loss: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.scheduled_sampling, dict):
             self.scheduled_sampling = ScheduledSamplingConfig(**self.scheduled_sampling)
         require_choice("training.optimizer", self.optimizer, OPTIMIZERS)
         require_positive("training", lr=self.lr)
+        if self.max_loss is not None and not self.max_loss > 0:
+            raise ConfigError(
+                f"training.max_loss must be > 0 (or null: 100 × ln(classes)); got {self.max_loss}"
+            )
         if self.weight_decay < 0 or self.momentum < 0:
             raise ConfigError("training.weight_decay and training.momentum must be >= 0")
         if self.clip_norm is not None and self.clip_norm <= 0:

@@ -23,9 +23,33 @@ from lightning.pytorch.plugins import TorchCheckpointIO
 
 from seqlab.data.batching import ResumableLoader
 from seqlab.engine.slurm import requeue_slurm_job, slurm_job_id
-from seqlab.errors import SeqlabError
+from seqlab.errors import SeqlabError, describe_os_error
 
 RESUME_DIR = "resume"  # <run dir>/checkpoints/resume/step=<S>.ckpt
+
+
+class CheckpointSaveError(SeqlabError):
+    """A checkpoint could not be written (a full disk, a lost mount); the earlier
+    checkpoints are intact and the half-written file is gone."""
+
+    kind = "checkpoint error"
+
+    def __init__(self, path: Path, error: BaseException) -> None:
+        reason = describe_os_error(error) if isinstance(error, OSError) else str(error)
+        super().__init__(
+            f"could not write the checkpoint {path}: {reason}. The earlier checkpoints are "
+            f"intact and nothing half-written was kept; free space, then continue with "
+            f"python -m seqlab.train resume={path.parent.parent}"
+        )
+
+
+def remove_partial_checkpoints(run_dir: Path) -> list[Path]:
+    """Delete the ``*.partial`` files a process killed while saving (SIGKILL, power loss)
+    left under ``run_dir/checkpoints``; returns them. Never a checkpoint under its name."""
+    found = sorted((Path(run_dir) / "checkpoints").rglob("*.ckpt.partial"))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -39,11 +63,17 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
-        with partial.open("wb") as handle:
-            torch.save(checkpoint, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
+        try:
+            with partial.open("wb") as handle:
+                torch.save(checkpoint, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, path)
+        except BaseException as error:  # a full disk, Ctrl-C: no half-written file is kept
+            partial.unlink(missing_ok=True)
+            if isinstance(error, OSError) or "write" in str(error).lower():
+                raise CheckpointSaveError(path, error) from None
+            raise
 
     def load_checkpoint(
         self,

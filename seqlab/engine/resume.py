@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
+from seqlab.config.targets import check_targets
 from seqlab.config.upgrade import upgrade_config
-from seqlab.engine.checkpoint_io import RESUME_DIR
+from seqlab.engine.checkpoint_io import RESUME_DIR, remove_partial_checkpoints
 from seqlab.engine.run_dir import require_run_dir
-from seqlab.errors import ConfigError
+from seqlab.errors import CheckpointError, ConfigError
 from seqlab.reporting.results import RESULTS_FILE, read_results
 
 # What a resume may change: the budget, and only to make it longer.
@@ -38,7 +41,19 @@ def run_config(run_dir: Path) -> DictConfig:
     """The config the run in ``run_dir`` ran with (config.yaml)."""
     require_run_dir(run_dir)
     path = run_dir / "config.yaml"
-    return OmegaConf.create(upgrade_config(OmegaConf.to_container(OmegaConf.load(path))))  # type: ignore[arg-type]
+    try:
+        loaded = OmegaConf.to_container(OmegaConf.load(path))
+        if not isinstance(loaded, dict):
+            raise ConfigError("not a mapping of config groups")
+        config = upgrade_config(loaded)
+        check_targets(config)  # by name, before anything could be imported
+        return OmegaConf.create(config)
+    except (ConfigError, OmegaConfBaseException, yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"resume={run_dir}: its config.yaml cannot be used ({error}); seqlab writes it "
+            f"once, at the start of the run, so the file was altered. Restore it (its copy "
+            f"is in .hydra/config.yaml of a fresh run) or start a new run"
+        ) from None
 
 
 def _budget(value: Any, key: str) -> float:
@@ -81,10 +96,19 @@ def apply_overrides(config: DictConfig, overrides: list[str]) -> tuple[DictConfi
 
 
 def checkpoint_progress(path: Path) -> tuple[int, int | None]:
-    """(optimizer step, metrics.csv rows written) saved in a checkpoint."""
-    raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    state = raw.get("seqlab_state") or {}
-    return int(raw["global_step"]), state.get("csv_rows")
+    """(optimizer step, metrics.csv rows written) saved in a checkpoint; a damaged file is a
+    CheckpointError naming it."""
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        state = raw.get("seqlab_state") or {}
+        return int(raw["global_step"]), state.get("csv_rows")
+    except Exception as error:  # truncated, foreign or pickled objects: all are refused
+        detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise CheckpointError(
+            f"{path} is damaged and cannot be resumed from ({detail}). seqlab writes "
+            f"checkpoints whole, so something else cut or changed it; move it away to resume "
+            f"from the newest other checkpoint"
+        ) from None
 
 
 def newest_checkpoint(run_dir: Path) -> ResumePoint | None:
@@ -120,6 +144,8 @@ def prepare_resume(run_dir: Path, overrides: list[str]) -> tuple[DictConfig, Res
             f"resume={run_dir}: the run wrote no checkpoint yet, so there is nothing to "
             f"continue; start it again instead"
         )
+    for partial in remove_partial_checkpoints(run_dir):
+        print(f"seqlab: removed {partial}, a checkpoint left half-written by a killed process")
     if (run_dir / RESULTS_FILE).exists():
         results = read_results(run_dir)
         if results.get("status") == "diverged":
@@ -129,7 +155,9 @@ def prepare_resume(run_dir: Path, overrides: list[str]) -> tuple[DictConfig, Res
                 f"would repeat the same steps. Start a new run with training.clip_norm=1.0 or a "
                 f"lower training.lr"
             )
-        if not longer:
+        if results.get("status") == "failed":
+            print(f"seqlab: the run stopped with an error ({results.get('error')}); continuing")
+        elif not longer:
             raise ConfigError(
                 f"resume={run_dir}: the run finished (results.json exists); to train it "
                 f"further give a longer budget, e.g. trainer.max_epochs=..."

@@ -119,6 +119,9 @@ def plan_run(cfg: DictConfig) -> RunPlan:
     )
     callbacks = errors.check(lambda: build_config(cfg.callbacks, "callbacks", CallbacksConfig))
     runtime = errors.check(lambda: build_config(cfg.runtime, "runtime", RuntimeConfig))
+    errors.check(lambda: check_seed("seed", cfg.seed))
+    if task is not None and hasattr(task, "data_seed"):
+        errors.check(lambda: check_seed("task.data_seed", task.data_seed))
     errors.raise_if_any()
     assert task and model and training and trainer is not None and decoding and diagnostics
     assert callbacks and runtime
@@ -141,6 +144,15 @@ def plan_run(cfg: DictConfig) -> RunPlan:
         trainer=trainer,
         output=output,
     )
+
+
+SEED_LIMIT = 2**32  # what numpy, and so Lightning's seed_everything, accept
+
+
+def check_seed(key: str, value: Any) -> None:
+    """A seed is an integer in [0, 2**32 - 1]."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < SEED_LIMIT:
+        raise ConfigError(f"{key} must be an integer from 0 to {SEED_LIMIT - 1}; got {value!r}")
 
 
 def config_as_run(cfg: DictConfig, plan: RunPlan) -> DictConfig:

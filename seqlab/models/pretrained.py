@@ -53,6 +53,11 @@ def load_word_vectors(path: str | Path, vocab: Vocab, embedding: nn.Embedding) -
                 vector = torch.tensor([float(v) for v in values])
             except ValueError:
                 raise DataFileError(f"{path}:{number}: not a word followed by numbers") from None
+            if not torch.isfinite(vector).all():
+                raise DataFileError(
+                    f"{path}:{number}: the vector of {word!r} holds NaN or infinite numbers; "
+                    f"a damaged embeddings file (training from it would fail at once)"
+                )
             vectors[word] = vector
             folded.setdefault(word.lower(), vector)
     found = 0

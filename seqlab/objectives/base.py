@@ -148,6 +148,15 @@ class SeqlabObjective(L.LightningModule):
         scale = self.loss_scale()
         norm = clip_gradients(self._trainable, self.training_cfg, scale)
         loss_value, norm_value = torch.stack([loss.detach().float(), norm.float()]).tolist()
+        if math.isfinite(loss_value) and loss_value > self.loss_bound():
+            self.flush_step_scalars()
+            raise NonFiniteLossError(
+                f"the training loss grew to {loss_value:.4g} at {self._where()}, past "
+                f"training.max_loss={self.loss_bound():.4g} (100 × the loss of a uniform guess "
+                f"unless set): the run diverged. Nothing was updated from it and "
+                f"{self._kept()}. Try a lower learning rate (now training.lr="
+                f"{self.training_cfg.lr}) or gradient clipping (training.clip_norm=1.0)."
+            )
         if not math.isfinite(loss_value):
             self.flush_step_scalars()
             raise NonFiniteLossError(
@@ -178,6 +187,13 @@ class SeqlabObjective(L.LightningModule):
             scheduler.step()
         self.write_scalars({"train/grad_norm": norm_value, "train/lr": lr})
         return loss_value
+
+    def loss_bound(self) -> float:
+        """The training loss past which a run has diverged: training.max_loss, or 100 × the
+        cross-entropy of a uniform guess over the output classes."""
+        if self.training_cfg.max_loss is not None:
+            return self.training_cfg.max_loss
+        return 100.0 * math.log(max(2, self.spec.num_classes))
 
     def loss_scale(self) -> float:
         """The GradScaler's current loss scale under 16-mixed precision, else 1."""

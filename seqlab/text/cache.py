@@ -1,7 +1,8 @@
 """A cache of encoded corpora: tokenizing a large file once, not once per run.
 
 A task that reads users' files (tsv) names its inputs by a key: the files' resolved paths,
-sizes and modification times and every option that changes the encoding. The tokenizers,
+sizes, modification and change times and inodes, and every option that changes the
+encoding. The tokenizers,
 vocabularies and flat id arrays built for that key are saved under the cache directory
 (``$SEQLAB_CACHE_DIR``, default ``~/.cache/seqlab``) in ``encoded/<key>.pt``, and later runs
 with the same key (a sweep's jobs, a second model, a resumed run) load them instead of
@@ -32,7 +33,8 @@ def cache_dir() -> Path:
 
 
 def files_key(paths: list[str], options: dict[str, Any]) -> str | None:
-    """The key of these files (path, size, modification time) and encoding options; None
+    """The key of these files (path, size, modification and change times, inode) and
+    encoding options; None
     when a file is missing (reading it then reports the error)."""
     files = []
     for path in paths:
@@ -41,7 +43,10 @@ def files_key(paths: list[str], options: dict[str, Any]) -> str | None:
             stat = resolved.stat()
         except OSError:
             return None
-        files.append([str(resolved), stat.st_size, stat.st_mtime_ns])
+        # the inode and the change time too: a file replaced by another (a new inode) or
+        # rewritten with its old size and modification time restored (ctime cannot be set
+        # back) gets a new key
+        files.append([str(resolved), stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns])
     text = json.dumps([FORMAT, files, options], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
