@@ -13,9 +13,10 @@ from hydra.types import RunMode
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
-from seqlab.engine.resume import newest_checkpoint
+from seqlab.engine.resume import newest_checkpoint, prepare_resume
 from seqlab.engine.run import (
     CONFIG_DIR,
+    plan_run,
     quiet_library_chatter,
     resume_run,
     run,
@@ -104,10 +105,10 @@ def main() -> None:
     if missing:
         print(f"seqlab: configuration error: {missing}", file=sys.stderr)
         raise SystemExit(2)
-    with error_boundary("seqlab"):
-        claim_before_hydra(sys.argv[1:])
     register_schemas()
     quiet_library_chatter()
+    with error_boundary("seqlab"):
+        check_before_hydra(sys.argv[1:])
     hydra_main()
     failed = SweepSummaryCallback.failed_jobs
     if failed:
@@ -125,11 +126,13 @@ def last_override(argv: list[str], key: str) -> str | None:
     return value
 
 
-def claim_before_hydra(argv: list[str]) -> None:
-    """The run-dir checks that must come before Hydra writes its record (.hydra/) into the
-    dir: a run dir the command line names (hydra.run.dir=, resume=) is claimed here for the
-    life of the process, refused if it holds a run or another process owns it; a sweep dir
-    the command line names is refused if it already holds a sweep."""
+def check_before_hydra(argv: list[str]) -> None:
+    """What must be refused before Hydra writes its record (.hydra/, the log) into a run dir.
+    A single run's config is composed and validated here (a refused config leaves no dir
+    behind); the run dir the command line names (hydra.run.dir=, resume=) is claimed here for
+    the life of the process, refused if it holds a run or another process owns it; a resume
+    is checked whole (its config.yaml, checkpoints, budget). A sweep dir the command line
+    names is refused if it already holds a sweep (each job is checked in its own dir)."""
     if rank_zero_only.rank != 0:  # DDP's other ranks: the first one owns the dir
         return
     if "-m" in argv or "--multirun" in argv:
@@ -137,12 +140,33 @@ def claim_before_hydra(argv: list[str]) -> None:
         if sweep_dir and "${" not in sweep_dir:
             guard_sweep_dir(Path(sweep_dir))
         return
+    if any(arg.startswith("-") for arg in argv):  # --cfg, --help, ...: Hydra's own
+        return
     resume = last_override(argv, "resume")
     if resume and resume not in ("null", "None") and "${" not in resume:
         if not Path(resume).is_dir():
             raise ConfigError(f"resume={resume}: no such directory")
         claim_run_dir(Path(resume), resuming=True)
+        overrides = [a for a in argv if not a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+        plan_run(prepare_resume(Path(resume), overrides)[0])
         return
+    cfg = composed_or_none(argv)
+    if cfg is not None:
+        plan_run(cfg)
     run_dir = last_override(argv, "hydra.run.dir")
     if run_dir and "${" not in run_dir:
         claim_run_dir(Path(run_dir), resuming=False)
+
+
+def composed_or_none(argv: list[str]) -> DictConfig | None:
+    """The config Hydra will compose from ``argv``, or None when composing fails (Hydra then
+    reports it in its own words)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            return compose(config_name="train", overrides=argv)
+    except (HydraException, OmegaConfBaseException, ValueError):
+        return None

@@ -133,7 +133,8 @@ def archive_results(run_dir: Path, step: int) -> None:
 
 def prepare_resume(run_dir: Path, overrides: list[str]) -> tuple[DictConfig, ResumePoint]:
     """The config and checkpoint to continue ``run_dir`` with, or a ConfigError saying why
-    it cannot be continued."""
+    it cannot be continued. Changes nothing: :func:`begin_resume` does, once the config is
+    known to be valid."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError(f"resume={run_dir}: no such directory")
@@ -144,8 +145,6 @@ def prepare_resume(run_dir: Path, overrides: list[str]) -> tuple[DictConfig, Res
             f"resume={run_dir}: the run wrote no checkpoint yet, so there is nothing to "
             f"continue; start it again instead"
         )
-    for partial in remove_partial_checkpoints(run_dir):
-        print(f"seqlab: removed {partial}, a checkpoint left half-written by a killed process")
     if (run_dir / RESULTS_FILE).exists():
         results = read_results(run_dir)
         if results.get("status") == "diverged":
@@ -155,12 +154,20 @@ def prepare_resume(run_dir: Path, overrides: list[str]) -> tuple[DictConfig, Res
                 f"would repeat the same steps. Start a new run with training.clip_norm=1.0 or a "
                 f"lower training.lr"
             )
-        if results.get("status") == "failed":
-            print(f"seqlab: the run stopped with an error ({results.get('error')}); continuing")
-        elif not longer:
+        if results.get("status") != "failed" and not longer:
             raise ConfigError(
                 f"resume={run_dir}: the run finished (results.json exists); to train it "
                 f"further give a longer budget, e.g. trainer.max_epochs=..."
             )
-        archive_results(run_dir, point.step)
     return config, point
+
+
+def begin_resume(run_dir: Path, point: ResumePoint) -> None:
+    """What continuing a run changes before it trains: half-written checkpoints of a killed
+    process go, and the results of the run so far are kept beside it (results.step<S>.json)."""
+    for partial in remove_partial_checkpoints(run_dir):
+        print(f"seqlab: removed {partial}, a checkpoint left half-written by a killed process")
+    if (run_dir / RESULTS_FILE).exists():
+        if read_results(run_dir).get("status") == "failed":
+            print("seqlab: the run had stopped with an error (its results.json); continuing")
+        archive_results(run_dir, point.step)

@@ -32,10 +32,7 @@ from seqlab.config.training import TrainingConfig
 from seqlab.diagnostics.gradient_flow import DiagnosticsConfig, GradientFlow, check_diagnostics
 from seqlab.engine.callbacks import CallbacksConfig, build_callbacks, check_monitored_metrics
 from seqlab.engine.distributed import KeepGeneratorsAcrossDdpSetup, check_ddp_launch
-from seqlab.engine.resume import (
-    ResumePoint,
-    prepare_resume,
-)
+from seqlab.engine.resume import ResumePoint, begin_resume, prepare_resume
 from seqlab.engine.run_dir import owned_run_dir
 from seqlab.engine.runtime import RuntimeConfig, configure_runtime
 from seqlab.engine.trainer import (
@@ -198,6 +195,8 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
     if rank_zero_only.rank != 0:  # under DDP, the first process owns the dir and writes
         return train_and_test(cfg, plan, Path(run_dir), resume, started)
     with owned_run_dir(Path(run_dir), resuming=resume is not None):
+        if resume is not None:
+            begin_resume(Path(run_dir), resume)
         try:
             return train_and_test(cfg, plan, Path(run_dir), resume, started)
         except NonFiniteLossError:

@@ -87,6 +87,9 @@ def claim_run_dir(run_dir: Path, resuming: bool) -> bool:
     if run_dir in _held:
         return False
     _creatable(run_dir)
+    holder = lock_holder(run_dir)  # read only: says who, before anything else is checked
+    if holder is not None:
+        raise in_use(run_dir, holder)
     if resuming:
         require_run_dir(run_dir)
     else:
@@ -105,12 +108,7 @@ def claim_run_dir(run_dir: Path, resuming: bool) -> bool:
         os.close(descriptor)
         if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             raise
-        holder = lock_holder(run_dir)
-        raise ConfigError(
-            f"{run_dir} is in use by another seqlab process (pid {holder}): a run dir has one "
-            f"owner. Wait for that run to end (or stop it), then resume; or write to another "
-            f"directory"
-        ) from None
+        raise in_use(run_dir, lock_holder(run_dir)) from None
     try:
         if not resuming:
             guard_run_dir(run_dir)  # again, now that no one else can start a run here
@@ -122,6 +120,14 @@ def claim_run_dir(run_dir: Path, resuming: bool) -> bool:
     _held[run_dir] = descriptor
     _created[run_dir] = created
     return True
+
+
+def in_use(run_dir: Path, holder: int | None) -> ConfigError:
+    return ConfigError(
+        f"{run_dir} is in use by another seqlab process (pid {holder}): a run dir has one "
+        f"owner. Wait for that run to end (or stop it), then resume; or write to another "
+        f"directory"
+    )
 
 
 def release_run_dir(run_dir: Path) -> None:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -42,13 +43,30 @@ def unfinished_record(run_dir: Path) -> dict[str, Any]:
     """What stands for results.json of a run that started and wrote none: ``running`` while
     a process owns its dir, else ``unfinished`` (killed, out of memory, a bug)."""
     holder = lock_holder(run_dir)
+    config = started_config(run_dir)
+    model = config.get("model") if isinstance(config.get("model"), dict) else {}
+    known = {"config": config, "model": model.get("name"), "seed": config.get("seed")}
     if holder is not None:
-        return {"status": "running", "error": f"still running (pid {holder})"}
+        return {"status": "running", "error": f"still running (pid {holder})", **known}
     return {
         "status": "unfinished",
         "error": "stopped without writing results.json (killed, out of memory or a crash: "
         "see its log); resume it with resume=<run dir>",
+        **known,
     }
+
+
+def started_config(run_dir: Path) -> dict[str, Any]:
+    """The config a run started with (seqlab's config.yaml, else Hydra's record of the job),
+    as far as it can be read; {} when neither can."""
+    for path in (run_dir / "config.yaml", run_dir / ".hydra" / "config.yaml"):
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(loaded, dict):
+            return loaded
+    return {}
 
 
 def all_runs(directory: Path) -> list[tuple[Path, dict[str, Any]]]:
