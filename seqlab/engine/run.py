@@ -31,6 +31,7 @@ from seqlab.config.targets import check_targets
 from seqlab.config.training import TrainingConfig
 from seqlab.diagnostics.gradient_flow import DiagnosticsConfig, GradientFlow, check_diagnostics
 from seqlab.engine.callbacks import CallbacksConfig, build_callbacks, check_monitored_metrics
+from seqlab.engine.checkpoint_io import Preempted
 from seqlab.engine.distributed import KeepGeneratorsAcrossDdpSetup, check_ddp_launch
 from seqlab.engine.resume import ResumePoint, begin_resume, prepare_resume
 from seqlab.engine.run_dir import owned_run_dir
@@ -199,8 +200,8 @@ def run(cfg: DictConfig, run_dir: Path, resume: ResumePoint | None = None) -> di
             begin_resume(Path(run_dir), resume)
         try:
             return train_and_test(cfg, plan, Path(run_dir), resume, started)
-        except NonFiniteLossError:
-            raise  # recorded as diverged by train_and_test
+        except (NonFiniteLossError, Preempted):
+            raise  # recorded as diverged by train_and_test; a preempted run resumes
         except Exception as error:  # a failed run is recorded too, for summaries
             started_here = (Path(run_dir) / "config.yaml").exists()
             if started_here and not (Path(run_dir) / RESULTS_FILE).exists():
@@ -417,6 +418,9 @@ def resume_run(run_dir: Path, overrides: list[str]) -> dict[str, Any]:
     ``overrides`` may only lengthen the budget), in the same directory and logs."""
     if not Path(run_dir).is_dir():
         raise ConfigError(f"resume={run_dir}: no such directory")
+    if rank_zero_only.rank != 0:  # under DDP, the first process owns the dir
+        cfg, point = prepare_resume(Path(run_dir), overrides)
+        return run(cfg, Path(run_dir), resume=point)
     with owned_run_dir(Path(run_dir), resuming=True):  # before its checkpoints are read
         cfg, point = prepare_resume(Path(run_dir), overrides)
         return run(cfg, Path(run_dir), resume=point)
