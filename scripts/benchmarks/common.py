@@ -58,7 +58,9 @@ class FitTimer:
         self.seconds = 0.0
 
 
-def fit_seconds(objective, loader, steps: int, accelerator: str = "cpu") -> float:
+def fit_seconds(
+    objective, loader, steps: int, accelerator: str = "cpu", callbacks: list | None = None
+) -> float:
     """Train ``objective`` for ``steps`` steps with seqlab's Trainer setup (TensorBoard and CSV
     loggers, seqlab's logging interval, no validation or checkpoints); return the seconds of
     the training loop (see FitTimer)."""
@@ -68,7 +70,7 @@ def fit_seconds(objective, loader, steps: int, accelerator: str = "cpu") -> floa
     with TemporaryDirectory() as tmp:
         timer = FitTimer()
         trainer = L.Trainer(
-            callbacks=[timer.callback],
+            callbacks=[timer.callback, *(callbacks or [])],
             accelerator=accelerator,
             devices=1,
             max_steps=steps,
@@ -132,8 +134,12 @@ def seqlab_path(
         fixed_length=True,
         focus_metric="recall_acc",
     )
+    from seqlab.engine.callbacks import BatchesOnDevice
+
     objective = PerStepObjective(model, TrainingConfig(lr=1e-3), spec)
-    return fit_seconds(objective, batch_loader(data, batch, shuffle=True), steps, accelerator)
+    loader = batch_loader(data, batch, shuffle=True)
+    # seqlab's own placement of the batches (python -m seqlab.train adds it; a no-op on CPU)
+    return fit_seconds(objective, loader, steps, accelerator, [BatchesOnDevice()])
 
 
 def bare_lightning_path(

@@ -28,13 +28,17 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, Sequent
 from seqlab.spec import Batch
 
 
-def count_tokens(batch: Batch) -> int:
+def count_tokens(batch: Batch) -> int | Tensor:
     """Real (non-padding) tokens a training batch feeds the model: inputs for per-step and
-    sequence tasks, source plus target for seq2seq."""
+    sequence tasks, source plus target for seq2seq. A batch on a GPU gets a 0-d tensor there
+    (reading it back would stall the host at every step)."""
     if "src" in batch:
-        return int(batch["src_lengths"].sum()) + int((batch["tgt_out"] != 0).sum())
-    lengths = batch.get("lengths")
-    return int(lengths.sum()) if lengths is not None else batch["inputs"].numel()
+        total = batch["src_lengths"].sum() + (batch["tgt_out"] != 0).sum()
+    elif batch.get("lengths") is not None:
+        total = batch["lengths"].sum()
+    else:
+        return batch["inputs"].numel()
+    return total if total.device.type == "cuda" else int(total)
 
 
 class TensorDictDataset(Dataset):
@@ -52,7 +56,21 @@ class TensorDictDataset(Dataset):
 
     def __getitem__(self, index: list[int] | Tensor) -> Batch:
         index = torch.as_tensor(index)
+        device = next(iter(self.tensors.values())).device
+        if device.type == "cuda" and index.device != device:
+            # through pinned memory, so the copy does not stall the host (a pageable copy
+            # synchronises the stream)
+            index = index.pin_memory().to(device, non_blocking=True)
         return {name: t[index] for name, t in self.tensors.items()}
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.tensors.values())
+
+    def to(self, device: torch.device) -> TensorDictDataset:
+        """The same examples held on ``device``: batches are then gathered there, by index."""
+        self.tensors = {name: t.to(device) for name, t in self.tensors.items()}
+        return self
 
 
 def world() -> tuple[int, int]:
@@ -110,6 +128,9 @@ class ResumableBatches(Sampler[list[int]]):
         self.epoch_key: int | None = None
         self._resume: dict[str, int] | None = None
         self._generator: torch.Tensor | None = None
+        # set when the dataset lives on a device (seqlab.engine.callbacks.BatchesOnDevice):
+        # the epoch's indices go there in one copy and each batch is a slice of them
+        self.device: torch.device | None = None
 
     @property
     def resumes_mid_epoch(self) -> bool:
@@ -135,7 +156,18 @@ class ResumableBatches(Sampler[list[int]]):
             key, start = self._draw_epoch_key(), 0
         self._resume = self._generator = None
         self.epoch_key, self.consumed = key, start
-        yield from self.shard(self.epoch_batches(key), *world())[start:]
+        batches = self.shard(self.epoch_batches(key), *world())[start:]
+        if self.device is None:
+            yield from batches
+            return
+        flat = torch.tensor([i for batch in batches for i in batch], dtype=torch.long)
+        if self.device.type == "cuda":
+            flat = flat.pin_memory()
+        flat = flat.to(self.device, non_blocking=True)
+        offset = 0
+        for batch in batches:
+            yield flat[offset : offset + len(batch)]  # type: ignore[misc]
+            offset += len(batch)
 
     def _draw_epoch_key(self) -> int:
         """A new epoch's key: rank 0's under DDP. Resumed at an epoch's end, it is drawn as the

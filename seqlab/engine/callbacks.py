@@ -12,9 +12,10 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, Timer
+from torch.utils.data import DataLoader
 
 from seqlab.config.checks import require_choice
-from seqlab.data.batching import count_tokens
+from seqlab.data.batching import ResumableBatches, TensorDictDataset, count_tokens
 from seqlab.engine.checkpoint_io import RESUME_DIR, Preemption, ResumeCheckpoints, TrackDataPosition
 from seqlab.errors import ConfigError
 from seqlab.spec import TaskSpec
@@ -132,10 +133,43 @@ def build_callbacks(
                 check_on_train_epoch_end=False,
             )
         )
-    callbacks += [TrackDataPosition(), resumable, preemption]
+    callbacks += [TrackDataPosition(), BatchesOnDevice(), resumable, preemption]
     if config.log_every_seconds is not None and not progress_bar:
         callbacks.append(ProgressLog(config.log_every_seconds, throughput))
     return RunCallbacks(checkpoint, throughput, preemption, callbacks)
+
+
+class BatchesOnDevice(L.Callback):
+    """On a GPU, the batches reach the device without stalling the host. A fixed-length
+    tensor dataset (copy, tagging without lengths) that takes at most ``share`` of the free
+    device memory moves there once and its batches are gathered there by index; any other
+    loader pins its batches, so their copy to the device is asynchronous."""
+
+    def __init__(self, share: float = 0.25) -> None:
+        self.share = share
+
+    def place(self, loaders: Any, device: torch.device) -> None:
+        if device.type != "cuda" or loaders is None:
+            return
+        for loader in loaders if isinstance(loaders, list | tuple) else [loaders]:
+            dataset = getattr(loader, "dataset", None)
+            fixed = isinstance(dataset, TensorDictDataset) and "lengths" not in dataset.tensors
+            if fixed and dataset.nbytes <= self.share * torch.cuda.mem_get_info(device)[0]:
+                dataset.to(device)
+                sampler = getattr(loader, "sampler", None)
+                if isinstance(sampler, ResumableBatches):  # one index copy per epoch
+                    sampler.device = device
+            elif isinstance(loader, DataLoader):
+                loader.pin_memory = True
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.place(trainer.train_dataloader, module.device)
+
+    def on_validation_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.place(trainer.val_dataloaders, module.device)
+
+    def on_test_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.place(trainer.test_dataloaders, module.device)
 
 
 class TrainingThroughput(L.Callback):
@@ -176,11 +210,11 @@ class TrainingThroughput(L.Callback):
 
     @property
     def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds else 0.0
+        return float(self.tokens) / self.seconds if self.seconds else 0.0
 
     def state_dict(self) -> dict[str, Any]:
         """Saved in checkpoints, so a resumed run reports tokens/s over all of its training."""
-        return {"tokens": self.tokens, "seconds": self.seconds}
+        return {"tokens": int(self.tokens), "seconds": self.seconds}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.tokens, self.seconds = int(state["tokens"]), float(state["seconds"])
@@ -216,13 +250,13 @@ class ProgressLog(L.Callback):
         if now - self._last < self.every_seconds or not trainer.is_global_zero:
             return
         # this rank's tokens times the ranks (each rank trains on as many batches)
-        tokens = (self.throughput.tokens - self._last_tokens) * trainer.world_size
+        tokens = float(self.throughput.tokens - self._last_tokens) * trainer.world_size
         seconds = self.throughput.seconds - self._last_seconds
         rate = tokens / seconds if seconds else 0.0
         self._last, self._last_tokens = now, self.throughput.tokens
         self._last_seconds = self.throughput.seconds
         elapsed = now - self._started
-        loss = getattr(module, "last_train_loss", float("nan"))
+        loss = float(getattr(module, "last_train_loss", float("nan")))  # read back now
         print(
             f"seqlab: step {trainer.global_step} epoch {trainer.current_epoch} "
             f"train/ce {loss:.4f} {rate:,.0f} tokens/s elapsed {_clock(elapsed)} "

@@ -93,7 +93,10 @@ class SeqlabObjective(L.LightningModule):
         self._restored: dict[str, Any] | None = None  # training state of a resumed run
         # The validation metric that picks the best checkpoint (and drives a plateau schedule)
         self.monitor: tuple[str, str] = ("val/ce", "min")
-        self.last_train_loss = float("nan")
+        self.last_train_loss: float | Tensor = float("nan")
+        # On a GPU, the step's loss and gradient norm stay on the device (see optimize)
+        self.defer_reads = False
+        self._unread: list[tuple[int, int, Tensor]] = []  # (step, epoch, [loss, norm])
 
     @classmethod
     def validation_metrics(cls, spec: TaskSpec) -> list[str]:
@@ -133,13 +136,17 @@ class SeqlabObjective(L.LightningModule):
         schedulers = self.lr_schedulers()
         return schedulers[0] if isinstance(schedulers, list) else schedulers
 
-    def optimize(self, loss: Tensor) -> float:
+    def optimize(self, loss: Tensor) -> float | Tensor:
         """One optimizer step on ``loss``: backward, log the gradient norm, clip, step.
-        Returns the loss as a float.
+        Returns the loss: a float, or on a GPU a 0-d tensor still on the device.
 
-        The loss and the gradient norm are read back together, after the backward pass and
-        before the update: one host-device synchronisation per step (on a GPU each one stalls
-        the kernel queue), and a non-finite loss still updates nothing."""
+        On the CPU the loss and the gradient norm are read back together, after the backward
+        pass and before the update, and a non-finite loss (or one past training.max_loss)
+        updates nothing. On a GPU such a read would stall the kernel queue at every step, so
+        with a fused optimizer (Adam, AdamW) the test runs on the device instead: the fused
+        kernel skips the update of a bad step (its ``found_inf``), and the values are read
+        back with the step scalars, every trainer.log_every_n_steps steps, when a bad step
+        stops the run with the same message (:meth:`settle`)."""
         optimizer = self.optimizers()
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -147,6 +154,8 @@ class SeqlabObjective(L.LightningModule):
             self._trainable = [p for p in self.model.parameters() if p.requires_grad]
         scale = self.loss_scale()
         norm = clip_gradients(self._trainable, self.training_cfg, scale)
+        if self.defer_reads:
+            return self._optimize_on_device(optimizer, loss.detach().float(), norm.float())
         loss_value, norm_value = torch.stack([loss.detach().float(), norm.float()]).tolist()
         if math.isfinite(loss_value) and loss_value > self.loss_bound():
             self.flush_step_scalars()
@@ -188,6 +197,58 @@ class SeqlabObjective(L.LightningModule):
         self.write_scalars({"train/grad_norm": norm_value, "train/lr": lr})
         return loss_value
 
+    def _optimize_on_device(self, optimizer: Any, loss: Tensor, norm: Tensor) -> Tensor:
+        """The step of :meth:`optimize` with nothing read back: a bad step is skipped by the
+        fused optimizer on the device and reported by :meth:`settle`."""
+        good = torch.isfinite(loss) & torch.isfinite(norm) & (loss <= self.loss_bound())
+        optimizer.optimizer.found_inf = (~good).float()  # read by the fused kernel
+        lr = optimizer.param_groups[0]["lr"]
+        self._unread.append((self.global_step, self.current_epoch, torch.stack([loss, norm])))
+        optimizer.step()
+        scheduler = self._scheduler()
+        if scheduler is not None and not isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step()
+        self.write_scalars({"train/grad_norm": norm, "train/lr": lr})
+        return loss
+
+    def can_defer_reads(self) -> bool:
+        """Whether steps can be checked on the device: a CUDA device, a fused optimizer (its
+        kernel skips a flagged step) and no loss scaler (16-mixed keeps its own checks)."""
+        optimizer = self.optimizers().optimizer
+        return (
+            self.device.type == "cuda"
+            and bool(optimizer.defaults.get("fused"))
+            and self.loss_scale() == 1.0
+            and getattr(self.trainer.precision_plugin, "scaler", None) is None
+        )
+
+    def settle(self) -> None:
+        """Read back the losses and gradient norms of the steps run on the device (one
+        transfer) and stop at the first bad one, as :meth:`optimize` does on the CPU: that
+        step was skipped on the device, so nothing was updated from it."""
+        if not self._unread:
+            return
+        unread, self._unread = self._unread, []
+        values = torch.stack([v for _, _, v in unread]).tolist()
+        for (step, epoch, _), (loss, norm) in zip(unread, values, strict=True):
+            where = f"optimizer step {step} (epoch {epoch}; read back after the steps since)"
+            advice = (
+                f"That step was skipped on the device and {self._kept()}. Try gradient clipping "
+                f"(training.clip_norm=1.0) or a lower learning rate (now training.lr="
+                f"{self.training_cfg.lr})."
+            )
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(f"the training loss became {loss} at {where}. {advice}")
+            if loss > self.loss_bound():
+                raise NonFiniteLossError(
+                    f"the training loss grew to {loss:.4g} at {where}, past training.max_loss="
+                    f"{self.loss_bound():.4g}: the run diverged. {advice}"
+                )
+            if not math.isfinite(norm):
+                raise NonFiniteLossError(
+                    f"the gradient norm became {norm} at {where} (loss {loss:.4g}). {advice}"
+                )
+
     def loss_bound(self) -> float:
         """The training loss past which a run has diverged: training.max_loss, or 100 × the
         cross-entropy of a uniform guess over the output classes."""
@@ -218,15 +279,27 @@ class SeqlabObjective(L.LightningModule):
         """
         self.step_scalars.add(self.global_step, values)
         if self.step_scalars.due():
-            self.step_scalars.flush(self.loggers, keep_last=True)
+            try:
+                self.settle()
+            finally:
+                self.step_scalars.flush(self.loggers, keep_last=True)
 
     def flush_step_scalars(self) -> None:
-        """Write every buffered per-step scalar to the loggers now."""
-        self.step_scalars.flush(self.loggers)
+        """Write every buffered per-step scalar to the loggers now (after reading back and
+        checking the steps run on the device)."""
+        try:
+            self.settle()
+        finally:
+            self.step_scalars.flush(self.loggers)
 
-    def log_training_loss(self, loss: float, extra: dict[str, float] | None = None) -> None:
+    def log_training_loss(
+        self, loss: float | Tensor, extra: dict[str, float] | None = None
+    ) -> None:
         """Per-step loss (and extras) to the loggers; the epoch mean as train/ce_epoch; the
-        progress bar (when there is one) refreshed every trainer.log_every_n_steps batches."""
+        progress bar (when there is one) refreshed every trainer.log_every_n_steps batches.
+        On a GPU ``loss`` stays a device tensor (read back with the step scalars)."""
+        if isinstance(loss, Tensor) and not self.defer_reads:
+            loss = float(loss)
         self.last_train_loss = loss
         self.write_scalars({"train/ce": loss, **(extra or {})})
         self._epoch_loss[0] += loss
@@ -237,6 +310,7 @@ class SeqlabObjective(L.LightningModule):
 
     def on_train_start(self) -> None:
         self.step_scalars.flush_every = max(1, self.trainer.log_every_n_steps)
+        self.defer_reads = self.defer_reads or self.can_defer_reads()
         loader = self.trainer.train_dataloader
         mid_epoch = isinstance(loader, ResumableLoader) and loader.sampler.resumes_mid_epoch
         if self._restored and mid_epoch:
@@ -285,7 +359,7 @@ class SeqlabObjective(L.LightningModule):
                 csv_rows = logger.rows_written
         checkpoint["seqlab_state"] = {
             "rng": rng_states(),
-            "epoch_loss": list(self._epoch_loss),
+            "epoch_loss": [float(self._epoch_loss[0]), int(self._epoch_loss[1])],
             "csv_rows": csv_rows,
         }
 

@@ -59,7 +59,7 @@ class PerStepObjective(SeqlabObjective):
                 self.optimize,
             )
         self.log_training_loss(mean_loss)
-        return torch.tensor(mean_loss)
+        return torch.as_tensor(mean_loss)
 
     def _evaluate(self, batch: Batch, split: str) -> None:
         inputs, targets = batch["inputs"], batch["targets"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import torch
 from torch import Tensor, nn
 
 from seqlab.models.recurrent import State, detach_state
@@ -39,14 +40,15 @@ def run_truncated_bptt(
     steps: int | None,
     chunk_loss: Callable[[Tensor, int, int], Tensor],
     step: Callable[[Tensor], None],
-) -> float:
+) -> Tensor:
     """Train over one batch with TBPTT: for each chunk, ``step(chunk_loss(logits, s, e))``.
 
-    Returns the mean of the chunk losses weighted by chunk length.
+    Returns the mean of the chunk losses weighted by chunk length, as a 0-d tensor on the
+    model's device (read back by the caller when it needs a number).
     """
-    total = 0.0
+    total = torch.zeros(())
     for start, end, logits in truncated_bptt_chunks(model, inputs, steps):
         loss = chunk_loss(logits, start, end)
         step(loss)
-        total += float(loss.detach()) * (end - start)
+        total = total.to(loss.device) + loss.detach().float() * (end - start)
     return total / inputs.size(1)

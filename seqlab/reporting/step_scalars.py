@@ -6,6 +6,11 @@ steps instead of one call per scalar per step, through the loggers' public API: 
 ``SummaryWriter.add_scalar`` and every other logger's ``log_metrics``. The result equals
 writing each step as it comes (tests/unit/reporting/test_step_scalars.py compares the two);
 only the timing of the writes changes.
+
+A value may be a 0-d tensor still on the GPU (seqlab.objectives.base reads nothing back per
+step there): :meth:`StepScalarBuffer.materialize` turns every such value into a float in one
+transfer, when the buffer is written out, instead of one host-device synchronisation per
+scalar per step.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import torch
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -27,7 +33,7 @@ class StepScalarBuffer:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def add(self, step: int, values: dict[str, float]) -> None:
+    def add(self, step: int, values: dict[str, float | torch.Tensor]) -> None:
         """Record ``values`` at ``step``; merged into the last row when the step is the same."""
         if self._rows and self._rows[-1][0] == step:
             self._rows[-1][2].update(values)
@@ -38,11 +44,30 @@ class StepScalarBuffer:
         """True when a full batch of steps is waiting (the current step may still grow)."""
         return len(self._rows) > self.flush_every
 
+    def materialize(self) -> list[tuple[int, dict[str, float]]]:
+        """Every buffered value as a float (tensors read back together, one transfer per
+        device); returns the rows as (step, values)."""
+        pending = [
+            (values, name)
+            for _, _, values in self._rows
+            for name, value in values.items()
+            if isinstance(value, torch.Tensor)
+        ]
+        by_device: dict[torch.device, list[tuple[dict, str]]] = {}
+        for values, name in pending:
+            by_device.setdefault(values[name].device, []).append((values, name))
+        for entries in by_device.values():
+            read = torch.stack([v[n].detach().float().reshape(()) for v, n in entries]).tolist()
+            for (values, name), number in zip(entries, read, strict=True):
+                values[name] = number
+        return [(step, values) for step, _, values in self._rows]
+
     def flush(self, loggers: list[Logger], keep_last: bool = False) -> None:
         """Write the buffered steps to every logger, oldest first. ``keep_last`` holds back the
         newest row, which may still receive values for its step."""
         if not self._rows:
             return
+        self.materialize()
         rows = self._rows[:-1] if keep_last else self._rows
         self._rows = self._rows[-1:] if keep_last else []
         if rank_zero_only.rank != 0:  # loggers write from the first process only

@@ -109,3 +109,47 @@ def test_fused_lstm_learns_under_16_mixed(precision, tmp_path):
     first, last = sum(curve[:5]) / 5, sum(curve[-5:]) / 5
     assert last < 0.5 * first, (first, last)
     assert results["test/recall_acc"] > 0.5, results
+
+
+def test_a_training_step_on_the_gpu_does_not_synchronise(tmp_path, monkeypatch):
+    """torch.cuda's sync debug mode warns at every host-device synchronisation: inside the
+    training steps of trainer=gpu there are none, but for the batched read of the step
+    scalars every trainer.log_every_n_steps steps."""
+    import warnings
+
+    import seqlab.objectives.per_step as per_step
+
+    step = per_step.PerStepObjective.training_step
+    counts = {"steps": 0, "syncs": 0}
+
+    def watched(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+        counts["steps"] += 1
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                return step(self, batch, batch_idx)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+            counts["syncs"] += sum("synchroniz" in str(w.message) for w in caught)
+
+    monkeypatch.setattr(per_step.PerStepObjective, "training_step", watched)
+    overrides = [*tiny("lstm", "copy"), "trainer=gpu", "trainer.log_every_n_steps=3"]
+    train([*overrides, "trainer.limit_train_batches=3", "trainer.max_epochs=3"], tmp_path)
+    assert counts["steps"] == 9 and counts["syncs"] <= 2 * (9 // 3), counts
+
+
+def test_batches_gathered_on_the_gpu_equal_those_on_the_host():
+    from seqlab.data.batching import TensorDictDataset
+
+    generator = torch.Generator().manual_seed(0)
+    tensors = {
+        "inputs": torch.randint(0, 9, (50, 7), generator=generator),
+        "targets": torch.randint(0, 9, (50, 7), generator=generator),
+    }
+    host = TensorDictDataset(dict(tensors))
+    device = TensorDictDataset(dict(tensors)).to(torch.device("cuda"))
+    for index in ([3, 1, 4, 1, 5], list(range(50)), [49]):
+        on_device = device[index]
+        assert all(v.device.type == "cuda" for v in on_device.values())
+        assert all(torch.equal(on_device[k].cpu(), host[index][k]) for k in tensors)

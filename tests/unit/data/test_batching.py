@@ -107,3 +107,22 @@ def test_encoded_pairs_batch_pads_and_marks_the_sentence_ends():
     assert all(t.dtype == torch.int64 for t in batch.values())
     empty = EncodedPairs(flat([[], []]), flat([[1], []]))[[0, 1]]
     assert empty["src"].shape == (2, 0) and empty["tgt_out"].tolist() == [[1, EOS_ID], [EOS_ID, 0]]
+
+
+def test_batches_of_an_epoch_held_on_a_device_equal_the_index_lists():
+    """With the dataset on a device, the sampler sends an epoch's indices there in one copy
+    and yields slices; the batches are those of the index lists (the CPU stands in for the
+    device here; tests/integration/test_gpu.py checks a GPU)."""
+    from seqlab.data.batching import ShuffledBatches, TensorDictDataset
+
+    tensors = {"inputs": torch.arange(70).view(35, 2), "targets": torch.arange(35)}
+    dataset = TensorDictDataset(tensors)
+    lists, sliced = ShuffledBatches(35, 8), ShuffledBatches(35, 8)
+    sliced.device = torch.device("cpu")
+    torch.manual_seed(3)
+    expected = [dataset[index] for index in lists]
+    torch.manual_seed(3)
+    found = [dataset[index] for index in sliced]
+    assert len(found) == len(expected) == 5
+    for a, b in zip(found, expected, strict=True):
+        assert all(torch.equal(a[k], b[k]) for k in tensors)

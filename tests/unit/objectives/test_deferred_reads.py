@@ -1,0 +1,109 @@
+"""On a GPU, a training step reads nothing back to the host: the loss and gradient norm stay
+on the device, a bad step is skipped by the fused optimizer there, and the values are read
+back together with the step scalars. The mode is forced on the CPU here (the fused Adam
+kernel honours ``found_inf`` on the CPU too), so the same code is checked without a GPU."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import seqlab.objectives.per_step as per_step
+from seqlab.errors import NonFiniteLossError
+from seqlab.objectives.base import SeqlabObjective
+from tests.conftest import TINY_TASK, train
+
+RUN = [
+    "model=lstm",
+    "task=copy",
+    "model.hidden_size=16",
+    "trainer.max_epochs=2",
+    "trainer.limit_val_batches=1",
+    "trainer.log_every_n_steps=4",
+    "trainer.enable_progress_bar=false",
+    *TINY_TASK["copy"],
+]
+TBPTT = [*RUN, "training.tbptt_steps=5"]
+
+READS = ("item", "tolist", "__float__", "__int__", "__bool__")
+
+
+def _train_ce(run_dir: Path) -> list[tuple[int, str]]:
+    with (run_dir / "metrics.csv").open() as handle:
+        return [(int(r["step"]), r["train/ce"]) for r in csv.DictReader(handle) if r["train/ce"]]
+
+
+@pytest.fixture
+def deferred(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SeqlabObjective, "can_defer_reads", lambda self: True)
+
+
+@pytest.mark.parametrize("overrides", [RUN, TBPTT], ids=["full", "tbptt"])
+def test_deferred_reads_change_no_number(tmp_path: Path, monkeypatch, overrides):
+    immediate = train(overrides, tmp_path / "immediate")
+    monkeypatch.setattr(SeqlabObjective, "can_defer_reads", lambda self: True)
+    later = train(overrides, tmp_path / "deferred")
+    tests = {k: v for k, v in immediate.items() if k.startswith("test/")}
+    assert {k: later[k] for k in tests} == tests
+    assert _train_ce(tmp_path / "deferred") == _train_ce(tmp_path / "immediate")
+    assert later["optimizer_steps"] == immediate["optimizer_steps"]
+
+
+def test_a_deferred_step_reads_nothing_back(tmp_path: Path, monkeypatch, deferred):
+    """Every read of a tensor's value inside training steps, counted: none at a step, one
+    batched read per burst of trainer.log_every_n_steps steps (loss, norm; then scalars)."""
+    counts = {"steps": 0, "reads": 0}
+    inside = {"step": False}
+    for name in READS:
+        real = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _real=real, **kwargs):  # type: ignore[no-untyped-def]
+            if inside["step"]:
+                counts["reads"] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    step = per_step.PerStepObjective.training_step
+
+    def counted_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+        counts["steps"] += 1
+        inside["step"] = True
+        try:
+            return step(self, batch, batch_idx)
+        finally:
+            inside["step"] = False
+
+    monkeypatch.setattr(per_step.PerStepObjective, "training_step", counted_step)
+    train([*RUN, "trainer.max_epochs=4"], tmp_path / "run")
+    bursts = counts["steps"] // 4
+    assert counts["steps"] == 12 and counts["reads"] <= 2 * bursts, counts
+
+
+def test_a_bad_step_on_the_device_is_skipped_and_stops_the_run(tmp_path, monkeypatch, deferred):
+    real_ce = per_step.per_step_ce
+    calls = {"n": 0}
+
+    def nan_at_third_step(logits, targets):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        loss = real_ce(logits, targets)
+        return loss * math.nan if calls["n"] == 3 else loss
+
+    monkeypatch.setattr(per_step, "per_step_ce", nan_at_third_step)
+    updates = []
+    real_step = torch.optim.Adam.step
+
+    def recorded(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        before = [p.detach().clone() for p in self.param_groups[0]["params"]]
+        result = real_step(self, *args, **kwargs)
+        after = self.param_groups[0]["params"]
+        updates.append(any(not torch.equal(a, b) for a, b in zip(after, before, strict=True)))
+        return result
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recorded)
+    with pytest.raises(NonFiniteLossError, match=r"became nan at optimizer step 2 \(epoch 0"):
+        train(RUN, tmp_path / "run")
+    assert updates == [True, True, False]  # the third step changed nothing; then the read
