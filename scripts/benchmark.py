@@ -18,6 +18,9 @@ Sections
              plain loop; a scheduled-sampling step (ratio 0.5) vs a teacher-forced one for GRU
              and LSTM fixed-context decoders and a GRU attention decoder; greedy and beam-5
              decoding in sentences/s.
+  attention  teacher-forced RNNsearch against RNNenc at the bahdanau experiment's sizes
+             (GRU 128, batch 64, source length 30): the attention decoder's step loop and
+             its hoisted loop side by side; training tokens/s and the ratios.
   data       a 1M-pair tsv file (scripts/make_large_tsv.py, Zipfian words from 200k forms per
              side, about 570k whitespace types; --data-lexicon 0 for the synthetic language):
              reading it, against reading, tokenizing (whitespace, word, sentencepiece),
@@ -60,6 +63,7 @@ sys.path.insert(0, os.environ.get("SEQLAB_CHECKOUT") or str(Path(__file__).resol
 
 from benchmarks import (
     allocator,
+    attention,
     data,
     ddp,
     gpu,
@@ -77,6 +81,7 @@ SECTIONS = (
     "peak",
     "allocator",
     "seq2seq",
+    "attention",
     "data",
     "precision",
     "launchers",
@@ -144,6 +149,7 @@ def main() -> None:
             "peak": peak.bench_peak,
             "allocator": allocator.bench_allocator,
             "seq2seq": seq2seq.bench_seq2seq,
+            "attention": attention.bench_attention,
             "data": data.bench_data,
             "precision": precision.bench_precision,
             "launchers": launchers.bench_launchers,

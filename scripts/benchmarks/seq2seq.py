@@ -4,6 +4,7 @@ scheduled sampling against teacher forcing, and greedy and beam-5 decoding in se
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -24,7 +25,13 @@ def translation_batches(n_batches: int, batch: int, length: int) -> tuple[list[d
     pairs = generate_pairs(n_batches * batch, length, length, random.Random(0))
     source = Vocab.build(s for s, _ in pairs)
     target = Vocab.build(t for _, t in pairs)
-    data = EncodedPairs(pairs, source, target)
+
+    def flat(sentences: list[list[str]], vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = [vocab.encode(words) for words in sentences]
+        offsets = torch.tensor([0, *itertools.accumulate(len(i) for i in ids)])
+        return torch.tensor([i for row in ids for i in row]), offsets
+
+    data = EncodedPairs(flat([s for s, _ in pairs], source), flat([t for _, t in pairs], target))
     batches = [data[list(range(i * batch, (i + 1) * batch))] for i in range(n_batches)]
     return batches, len(source), len(target)
 

@@ -10,8 +10,9 @@ ratio 1 the whole target goes through the decoder in one fused call.
 
 Attention (Bahdanau et al. 2014, "RNNsearch"): c_i = attention(s_{i-1}, h_1..h_S),
 s_i = RNN(s_{i-1}, [E y_{i-1}; c_i]), output W_o [s_i; c_i; E y_{i-1}]. c_i depends on
-s_{i-1}, so the decoder steps one position at a time (the fused kernel on length-1 inputs);
-U_a h_j is computed once per sentence.
+s_{i-1}, so the decoder steps one position at a time; U_a h_j is computed once per sentence,
+and under teacher forcing the loop holds only the sequential part
+(seqlab/models/attention_decoder.py).
 
 The decoder is never bidirectional: it generates left to right.
 """
@@ -27,6 +28,7 @@ from seqlab.config.checks import require_positive
 from seqlab.config.schema import ModelConfig
 from seqlab.errors import ConfigError
 from seqlab.models.attention import AdditiveAttention
+from seqlab.models.attention_decoder import attention_teacher_forced, runs_fused_dropout
 from seqlab.models.padding import real_mask
 from seqlab.models.recurrent import Recurrent, RecurrentConfig, State
 from seqlab.models.sampled_decoder import sampled_fixed_context
@@ -179,6 +181,9 @@ class Seq2Seq(nn.Module):
             result = self.decoder(torch.cat([embedded, context], -1), state=state)
             return self.output(self.dropout(torch.cat([result.outputs, context, embedded], -1)))
         embedded = self.dropout(self.target_embedding(tgt_in))  # (B, T, E), all steps at once
+        if not runs_fused_dropout(self, self.dropout.p, self.layers):
+            features = attention_teacher_forced(self, memory, state, embedded)
+            return self.output(self.dropout(features))  # the same equations, a cheaper loop
         features = []
         for embedded_t in embedded.unbind(1):
             step_features, state, _ = self._recur(embedded_t, state, memory)

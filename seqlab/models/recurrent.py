@@ -105,6 +105,15 @@ def _param_names(layer: int, direction: int) -> tuple[str, str, str, str]:
     return (f"weight_ih_{suffix}", f"weight_hh_{suffix}", f"bias_ih_{suffix}", f"bias_hh_{suffix}")
 
 
+def split_state(state: State) -> tuple[list[Tensor], list[Tensor | None]]:
+    """(L, B, H) state (a pair for the LSTM) -> per-layer lists of (B, H) (the cell states
+    None for cells without one)."""
+    if isinstance(state, tuple):
+        return list(state[0].unbind(0)), list(state[1].unbind(0))
+    hidden = list(state.unbind(0))
+    return hidden, [None] * len(hidden)
+
+
 def layer_parameters(rnn: nn.Module, layer: int, direction: int = 0) -> tuple[Tensor, ...]:
     """w_ih, w_hh, b_ih, b_hh of one layer and direction of an ``nn.RNN/LSTM/GRU`` or an
     :class:`ExplicitRNN` (the same names in both)."""

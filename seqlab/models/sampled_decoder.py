@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.models.cells import cell_step
-from seqlab.models.recurrent import Recurrent, State, layer_parameters
+from seqlab.models.recurrent import Recurrent, State, layer_parameters, split_state
 
 
 class FixedContextModel(Protocol):
@@ -79,7 +79,7 @@ def sampled_fixed_context(
         def input_gates(tokens: Tensor) -> Tensor:
             return F.linear(embedding(tokens), w_ih0[:, :width]) + context_gates
 
-    hidden, cell_state = _split_state(state)
+    hidden, cell_state = split_state(state)
     # The no-gradient logits that choose the next input: W_o [s_i; c; E y_{i-1}] + b split
     # into its three blocks, the context block computed once.
     out_w = model.output.weight.detach()
@@ -111,11 +111,3 @@ def sampled_fixed_context(
     embedded = embedding(torch.stack(fed, 1))  # (B, T, E): the words fed
     expanded = context.unsqueeze(1).expand(-1, steps, -1)
     return model.output(torch.cat([outputs, expanded, embedded], -1))
-
-
-def _split_state(state: State) -> tuple[list[Tensor], list[Tensor | None]]:
-    """(L, B, H) state (a pair for the LSTM) -> per-layer lists of (B, H)."""
-    if isinstance(state, tuple):
-        return list(state[0].unbind(0)), list(state[1].unbind(0))
-    hidden = list(state.unbind(0))
-    return hidden, [None] * len(hidden)

@@ -138,3 +138,42 @@ def test_the_config_builds_the_model_and_refuses_bad_values():
         Seq2SeqConfig(decoder_bidirectional=True)
     with pytest.raises(ConfigError, match="model.attention_size must be > 0"):
         Seq2SeqConfig(attention_size=0)
+
+
+@pytest.mark.parametrize("impl", ["fused", "explicit"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_hoisted_attention_decoder_equals_the_step_loop(cell, layers, impl):
+    """Teacher-forced RNNsearch: the loop without the word projection and the fused kernel
+    (seqlab/models/attention_decoder.py) gives the step loop's logits and gradients (float64,
+    so rounding cannot hide a wrong equation)."""
+    model = _model(cell, True, layers=layers, impl=impl).double()
+    src, lengths, tgt_in = batch()
+    results = []
+    for loop in ("hoisted", "steps"):
+        model.zero_grad()
+        if loop == "hoisted":
+            logits = model(src, lengths, tgt_in)
+        else:
+            memory, state = model.encode(src, lengths)
+            steps = []
+            for token in tgt_in.unbind(1):
+                step_logits, state, _ = model.step(token, state, memory)
+                steps.append(step_logits)
+            logits = torch.stack(steps, 1)
+        logits.square().sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    (fast, fast_grads), (reference, reference_grads) = results
+    torch.testing.assert_close(fast, reference, rtol=1e-10, atol=1e-12)
+    for got, expected in zip(fast_grads, reference_grads, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
+
+
+def test_the_attention_decoder_keeps_the_step_loop_for_dropout_between_layers(monkeypatch):
+    called = []
+    monkeypatch.setattr(
+        "seqlab.models.encoder_decoder.attention_teacher_forced", lambda *a: called.append(1)
+    )
+    src, lengths, tgt_in = batch()
+    model = _model("gru", True, layers=2, dropout=0.3).train()
+    assert model(src, lengths, tgt_in).shape == (3, 6, 15) and not called

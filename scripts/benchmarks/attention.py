@@ -1,0 +1,97 @@
+"""The attention section: teacher-forced training steps of RNNsearch (attention) against
+RNNenc (fixed context) at the bahdanau experiment's sizes, with the attention decoder's
+step loop (one fused-kernel call per position, as before issue 25) and its hoisted loop
+(seqlab/models/attention_decoder.py) side by side; training tokens/s and the ratios."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+from benchmarks.common import plain_adam, ratio_spread
+from benchmarks.seq2seq import translation_batches
+
+
+def bahdanau_model(vocab: tuple[int, int], attention: bool):
+    """configs/experiment/bahdanau.yaml: GRU 128, embeddings 64, attention 128, the
+    attention model's encoder bidirectional."""
+    from seqlab.models.encoder_decoder import Seq2Seq, Seq2SeqConfig
+
+    torch.manual_seed(0)
+    config = Seq2SeqConfig(
+        cell="gru",
+        embedding_size=64,
+        hidden_size=128,
+        attention=attention,
+        bidirectional=attention,
+        attention_size=128,
+    )
+    return Seq2Seq(vocab[0], vocab[1], config)
+
+
+def step_loop_logits(model, b: dict) -> torch.Tensor:
+    """The attention decoder one :meth:`Seq2Seq.step` per position (the definition)."""
+    memory, state = model.encode(b["src"], b["src_lengths"])
+    logits = []
+    for token in b["tgt_in"].unbind(1):
+        step_logits, state, _ = model.step(token, state, memory)
+        logits.append(step_logits)
+    return torch.stack(logits, 1)
+
+
+def train_seconds(model, batches: list[dict], steps: int, step_loop: bool = False) -> float:
+    optimizer = plain_adam(model)
+    start = time.perf_counter()
+    for step in range(steps):
+        b = batches[step % len(batches)]
+        if step_loop:
+            logits = step_loop_logits(model, b)
+        else:
+            logits = model(b["src"], b["src_lengths"], b["tgt_in"])
+        loss = F.cross_entropy(logits.flatten(0, 1), b["tgt_out"].flatten(), ignore_index=0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def bench_attention(args: argparse.Namespace) -> dict:
+    batches, *vocab = translation_batches(8, 64, 30)  # batch 64, source length 30
+    sizes = (vocab[0], vocab[1])
+    tokens = sum(int(b["src_lengths"].sum()) + int((b["tgt_out"] != 0).sum()) for b in batches)
+    tokens_per_batch = tokens / len(batches)
+    steps = max(args.steps // 10, 4)
+    sides = {
+        "fixed_context": lambda: train_seconds(bahdanau_model(sizes, False), batches, steps),
+        "attention_step_loop": lambda: train_seconds(
+            bahdanau_model(sizes, True), batches, steps, step_loop=True
+        ),
+        "attention_hoisted": lambda: train_seconds(bahdanau_model(sizes, True), batches, steps),
+    }
+    for side in sides.values():
+        side()  # warm up
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(args.repeats):
+        for name, side in sides.items():
+            times[name].append(side())
+    report: dict = {}
+    for name, seconds in times.items():
+        rate = tokens_per_batch * steps / sorted(seconds)[len(seconds) // 2]
+        report[f"{name}_tok_s"] = rate
+        print(f"  {name:<22} {rate:>10,.0f} training tokens/s", flush=True)
+    for name in ("attention_step_loop", "attention_hoisted"):
+        spread = ratio_spread(times[name], times["fixed_context"], f"{name}/fixed")
+        report[f"{name}_over_fixed"] = spread
+        print(
+            f"  {name}/fixed_context speed {spread['median']:.3f} "
+            f"[{spread['min']:.3f}-{spread['max']:.3f}]",
+            flush=True,
+        )
+    spread = ratio_spread(times["attention_hoisted"], times["attention_step_loop"], "hoisted")
+    report["hoisted_over_step_loop"] = spread
+    low, high = spread["min"], spread["max"]
+    print(f"  hoisted/step-loop speed {spread['median']:.3f} [{low:.3f}-{high:.3f}]", flush=True)
+    return report
