@@ -1,7 +1,8 @@
-"""The attention section: teacher-forced training steps of RNNsearch (attention) against
-RNNenc (fixed context) at the bahdanau experiment's sizes, with the attention decoder's
-step loop (one fused-kernel call per position, as before issue 25) and its hoisted loop
-(seqlab/models/attention_decoder.py) side by side; training tokens/s and the ratios."""
+"""The attention section: teacher-forced training steps of RNNsearch (additive attention)
+against RNNenc (fixed context) at the bahdanau experiment's sizes, with the additive
+decoder's step loop (one fused-kernel call per position, as before issue 25) and its hoisted
+loop (seqlab/models/attention_decoder.py), and Luong's general attention with and without
+input feeding, side by side; training tokens/s and the ratios."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from benchmarks.common import plain_adam, ratio_spread
 from benchmarks.seq2seq import translation_batches
 
 
-def bahdanau_model(vocab: tuple[int, int], attention: bool):
+def bahdanau_model(vocab: tuple[int, int], attention: str, input_feeding: bool = True):
     """configs/experiment/bahdanau.yaml: GRU 128, embeddings 64, attention 128, the
-    attention model's encoder bidirectional."""
+    attention models' encoder bidirectional."""
     from seqlab.models.encoder_decoder import Seq2Seq, Seq2SeqConfig
 
     torch.manual_seed(0)
@@ -26,8 +27,9 @@ def bahdanau_model(vocab: tuple[int, int], attention: bool):
         embedding_size=64,
         hidden_size=128,
         attention=attention,
-        bidirectional=attention,
+        bidirectional=attention != "none",
         attention_size=128,
+        input_feeding=input_feeding,
     )
     return Seq2Seq(vocab[0], vocab[1], config)
 
@@ -65,11 +67,19 @@ def bench_attention(args: argparse.Namespace) -> dict:
     tokens_per_batch = tokens / len(batches)
     steps = max(args.steps // 10, 4)
     sides = {
-        "fixed_context": lambda: train_seconds(bahdanau_model(sizes, False), batches, steps),
+        "fixed_context": lambda: train_seconds(bahdanau_model(sizes, "none"), batches, steps),
         "attention_step_loop": lambda: train_seconds(
-            bahdanau_model(sizes, True), batches, steps, step_loop=True
+            bahdanau_model(sizes, "additive"), batches, steps, step_loop=True
         ),
-        "attention_hoisted": lambda: train_seconds(bahdanau_model(sizes, True), batches, steps),
+        "attention_hoisted": lambda: train_seconds(
+            bahdanau_model(sizes, "additive"), batches, steps
+        ),
+        "luong_general_no_feeding": lambda: train_seconds(
+            bahdanau_model(sizes, "general", input_feeding=False), batches, steps
+        ),
+        "luong_general_feeding": lambda: train_seconds(
+            bahdanau_model(sizes, "general"), batches, steps
+        ),
     }
     for side in sides.values():
         side()  # warm up
@@ -82,7 +92,7 @@ def bench_attention(args: argparse.Namespace) -> dict:
         rate = tokens_per_batch * steps / sorted(seconds)[len(seconds) // 2]
         report[f"{name}_tok_s"] = rate
         print(f"  {name:<22} {rate:>10,.0f} training tokens/s", flush=True)
-    for name in ("attention_step_loop", "attention_hoisted"):
+    for name in list(sides)[1:]:
         spread = ratio_spread(times[name], times["fixed_context"], f"{name}/fixed")
         report[f"{name}_over_fixed"] = spread
         print(

@@ -73,7 +73,7 @@ def check_diagnostics(config: DiagnosticsConfig, model: ModelConfig, output: str
                 "diagnostics.gradient_flow measures distance back in time: it needs a "
                 "unidirectional model (model=vanilla|lstm|gru), not a bidirectional one"
             )
-    if config.attention_maps and not getattr(model, "attention", False):
+    if config.attention_maps and not getattr(model, "has_attention", False):
         raise ConfigError(
             f"diagnostics.attention_maps={config.attention_maps} draws attention weights, and "
             f"model={model.name} has no attention: use model=seq2seq_attention or "

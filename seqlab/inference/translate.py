@@ -144,7 +144,7 @@ def check_attention_dir(
     beam search (maps are drawn for greedy outputs), or a directory already holding PNGs."""
     if not directory:
         return None
-    if not getattr(checkpoint.model_config, "attention", False):
+    if not getattr(checkpoint.model_config, "has_attention", False):
         raise ConfigError(
             f"attention={directory}: {checkpoint.path} is a {checkpoint.model_config.name} model "
             "without attention; attention maps need model=seq2seq_attention"

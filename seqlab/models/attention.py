@@ -1,6 +1,12 @@
-"""Additive attention (Bahdanau, Cho & Bengio 2014).
+"""Attention over the encoder states h_j (B, S, K).
 
+Additive (Bahdanau, Cho & Bengio 2014), queried with the previous decoder state s_{i-1}:
 e_ij = v_aᵀ tanh(W_a s_{i-1} + U_a h_j),  α_ij = softmax_j(e_ij),  c_i = Σ_j α_ij h_j.
+
+Multiplicative (Luong, Pham & Manning 2015, "global attention"), queried with the current
+decoder state h_t: score(h_t, h_j) = h_tᵀ h_j (dot) or h_tᵀ W_a h_j (general); the weights
+and context as above. Both precompute what depends on the source alone (U_a h_j + b;
+W_a h_j) once per sentence in :meth:`project_keys`.
 """
 
 from __future__ import annotations
@@ -31,4 +37,37 @@ class AdditiveAttention(nn.Module):
         energies = energies.squeeze(-1).masked_fill(~mask, float("-inf"))
         weights = torch.softmax(energies, dim=-1)
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)
+        return context, weights
+
+
+class MultiplicativeAttention(nn.Module):
+    """Luong's dot (``kind="dot"``: query and keys of one size) or general
+    (``kind="general"``: score h_tᵀ W_a h_j) attention. query_size: decoder state size;
+    key_size: encoder output size (2H if bidirectional)."""
+
+    def __init__(self, kind: str, query_size: int, key_size: int) -> None:
+        super().__init__()
+        self.kind = kind
+        self.key_proj = (
+            nn.Linear(key_size, query_size, bias=False) if kind == "general" else None
+        )  # W_a, applied to the keys once: h_tᵀ (W_a h_j)
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """keys (B, S, K) -> W_a h_j (general) or h_j (dot), (B, S, Q)."""
+        return keys if self.key_proj is None else self.key_proj(keys)
+
+    def forward(
+        self, query: Tensor, projected_keys: Tensor, values: Tensor, mask: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """query (B, Q) for one step or (B, T, Q) for all steps at once; projected_keys
+        (B, S, Q); values (B, S, K); mask (B, S) -> context (B, K) or (B, T, K), weights
+        (B, S) or (B, T, S)."""
+        one_step = query.dim() == 2
+        queries = query.unsqueeze(1) if one_step else query
+        energies = torch.bmm(queries, projected_keys.transpose(1, 2))  # (B, T, S)
+        energies = energies.masked_fill(~mask.unsqueeze(1), float("-inf"))
+        weights = torch.softmax(energies, dim=-1)
+        context = torch.bmm(weights, values)  # (B, T, K)
+        if one_step:
+            return context.squeeze(1), weights.squeeze(1)
         return context, weights

@@ -32,7 +32,10 @@ def run_label(results: dict[str, Any]) -> str:
         return str(config["label"])
     model, task = config.get("model", {}), config.get("task", {})
     if "attention" in model:  # an encoder-decoder
-        name = "RNNsearch" if model.get("attention") else "RNNenc"
+        kind = str(model.get("attention")).lower()  # a bool in configs of older versions
+        names = {"false": "RNNenc", "none": "RNNenc", "true": "RNNsearch", "additive": "RNNsearch"}
+        feeding = "" if model.get("input_feeding", True) else "-noIF"
+        name = names.get(kind) or f"Luong-{kind}{feeding}"
     else:
         name = results.get("model", "model")
     max_len = task.get("max_len") or (task.get("seq2seq") or {}).get("max_len")

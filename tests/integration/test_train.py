@@ -349,3 +349,17 @@ def test_problems_in_several_groups_are_reported_together(tmp_path, capsys):
     for key in ("model.hidden_size", "training.lr", "decoding.beam_size"):
         assert key in error, error
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["model.attention=general", "model.input_feeding=false"],
+        ["model.attention=dot", "model.bidirectional=false", "decoding.beam_size=2"],
+    ],
+    ids=["general_no_feeding", "dot_feeding_beam"],
+)
+def test_luong_attention_trains_and_decodes_end_to_end(tmp_path: Path, options: list[str]):
+    results = train([*tiny("seq2seq_attention", "translation"), *options], tmp_path / "run")
+    assert results["status"] == "completed" and "test/bleu" in results
+    assert results["config"]["model"]["attention"] == options[0].split("=")[1]

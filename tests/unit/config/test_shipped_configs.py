@@ -130,10 +130,10 @@ def test_bahdanau_jobs_are_the_four_models_of_figure_2():
             cfg = compose_config(["experiment=bahdanau", job])
             labels[cfg.label] = (cfg.model.attention, cfg.task.max_len)
     assert labels == {
-        "RNNenc-30": (False, 30),
-        "RNNenc-50": (False, 50),
-        "RNNsearch-30": (True, 30),
-        "RNNsearch-50": (True, 50),
+        "RNNenc-30": ("none", 30),
+        "RNNenc-50": ("none", 50),
+        "RNNsearch-30": ("additive", 30),
+        "RNNsearch-50": ("additive", 50),
     }
 
 

@@ -177,3 +177,80 @@ def test_the_attention_decoder_keeps_the_step_loop_for_dropout_between_layers(mo
     src, lengths, tgt_in = batch()
     model = _model("gru", True, layers=2, dropout=0.3).train()
     assert model(src, lengths, tgt_in).shape == (3, 6, 15) and not called
+
+
+def _luong(cell: str, kind: str, feeding: bool, layers: int = 1) -> Seq2Seq:
+    torch.manual_seed(0)
+    config = Seq2SeqConfig(
+        cell=cell,
+        embedding_size=8,
+        hidden_size=10,
+        layers=layers,
+        attention=kind,
+        input_feeding=feeding,
+        bidirectional=kind == "general",
+    )
+    return Seq2Seq(12, 15, config)
+
+
+def _step_loop(model: Seq2Seq, src, lengths, tgt_in) -> torch.Tensor:
+    memory, state = model.encode(src, lengths)
+    steps = []
+    for token in tgt_in.unbind(1):
+        step_logits, state, _ = model.step(token, state, memory)
+        steps.append(step_logits)
+    return torch.stack(steps, 1)
+
+
+@pytest.mark.parametrize("feeding", [False, True])
+@pytest.mark.parametrize("kind", ["dot", "general"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_luong_attention_teacher_forced_equals_its_step_by_step_definition(
+    cell, layers, kind, feeding
+):
+    """Luong et al. (2015): without input feeding the teacher-forced pass is one fused
+    decoder call and one batched attention; it equals decoding one step at a time (float64,
+    logits and gradients). With input feeding both are the step loop."""
+    model = _luong(cell, kind, feeding, layers).double()
+    src, lengths, tgt_in = batch()
+    results = []
+    for run in (
+        lambda: model(src, lengths, tgt_in),
+        lambda: _step_loop(model, src, lengths, tgt_in),
+    ):
+        model.zero_grad()
+        logits = run()
+        logits.square().sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    (fast, fast_grads), (reference, reference_grads) = results
+    torch.testing.assert_close(fast, reference, rtol=1e-10, atol=1e-12)
+    for got, expected in zip(fast_grads, reference_grads, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("feeding", [False, True])
+def test_luong_models_decode_greedy_and_beam_with_their_attention(feeding):
+    from seqlab.models.search import beam_search, greedy_alignments
+
+    model = _luong("lstm", "general", feeding).eval()
+    src, lengths, _ = batch()
+    tokens, weights = greedy_alignments(model, src, lengths, max_length=5)
+    assert tokens.shape[0] == 3 and weights.shape[:2] == tokens.shape
+    torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:2]))
+    assert beam_search(model, src, lengths, 3, max_length=5).shape[0] == 3
+
+
+def test_attention_options_are_checked():
+    assert Seq2SeqConfig(attention=True).attention == "additive"  # configs of older versions
+    assert Seq2SeqConfig(attention="False").attention == "none"
+    with pytest.raises(
+        ConfigError, match="model.attention='concat' is unknown; choose one of none, additive, dot"
+    ):
+        Seq2SeqConfig(attention="concat")
+    with pytest.raises(ConfigError, match="input_feeding=false applies to Luong attention"):
+        Seq2SeqConfig(attention="additive", input_feeding=False)
+    with pytest.raises(ConfigError, match="model.attention=dot scores"):
+        Seq2SeqConfig(attention="dot", bidirectional=True)
+    model = Seq2SeqConfig(attention="general", bidirectional=True, input_feeding=False)
+    assert model.has_attention and not Seq2SeqConfig().has_attention
