@@ -2,12 +2,15 @@
 
     python -m seqlab.translate ckpt_path=PATH input=sentences.txt [output=out.txt]
         [decoding.beam_size=5] [decoding.length_penalty=0.6] [batch_size=64]
-        [attention=DIR]
+        [nbest=N] [attention=DIR]
 
 One sentence per line of raw text, tokenized by the tokenizer saved in the checkpoint (as in
 training: subword units, words, or whitespace, lowercased if training was); tokens the model
 never saw become <unk>. Writes one detokenised translation per line to ``output`` (default:
-standard output), in input order. ``attention=DIR`` (attention models, greedy decoding) also
+standard output), in input order. ``nbest=N`` (with decoding.beam_size >= N) writes the N
+best translations of each line instead, best first, in Moses' n-best format:
+``<line number from 0> ||| <translation> ||| <score>``, the score log p(Y) divided by the
+length penalty. ``attention=DIR`` (attention models, greedy decoding) also
 writes DIR/<line number>.png: the attention weights of each output token over the source
 tokens (seqlab/reporting/alignments.py).
 """
@@ -18,21 +21,22 @@ import sys
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from seqlab.data.files import read_data_text
 from seqlab.errors import ConfigError
 from seqlab.inference.checkpoints import LoadedCheckpoint, read_checkpoint, restore_model
 from seqlab.inference.evaluate import decoding_options, parse_args
-from seqlab.models.search import decode, greedy_alignments, output_limits
+from seqlab.models.search import beam_search_nbest, decode, greedy_alignments, output_limits
 from seqlab.reporting.alignments import Alignment, alignments, write_alignment_pngs
 from seqlab.spec import SEQ2SEQ, TaskSpec
 from seqlab.text.vocab import PAD_ID
 
 USAGE = (
     "usage: python -m seqlab.translate ckpt_path=PATH input=FILE [output=FILE] "
-    "[decoding.beam_size=5] [batch_size=64] [attention=DIR]"
+    "[decoding.beam_size=5] [batch_size=64] [nbest=N] [attention=DIR]"
 )
-KEYS = ("ckpt_path", "input", "output", "decoding", "batch_size", "attention")
+KEYS = ("ckpt_path", "input", "output", "decoding", "batch_size", "nbest", "attention")
 
 
 def translate_lines(argv: list[str]) -> list[str]:
@@ -68,8 +72,12 @@ def translate_lines(argv: list[str]) -> list[str]:
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     attention_dir = check_attention_dir(args.get("attention"), checkpoint, decoding.beam_size)
+    nbest = check_nbest(args.get("nbest"), decoding.beam_size)
+    if nbest and attention_dir is not None:
+        raise ConfigError("attention=DIR draws greedy outputs; it does not combine with nbest=")
     found: dict[int, Alignment] = {}
     outputs = [""] * len(sentences)
+    nbest_lists: list[list[tuple[str, float]]] = [[] for _ in sentences]
     order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
@@ -79,7 +87,18 @@ def translate_lines(argv: list[str]) -> list[str]:
         for r, ids in enumerate(encoded):
             src[r, : len(ids)] = torch.tensor(ids)
         with torch.no_grad():
-            if attention_dir is None:
+            if nbest:
+                limits = output_limits(lengths, checkpoint.length_ratio, decoding.max_length)
+                ranked, scores = beam_search_nbest(
+                    model, src, lengths, decoding.beam_size, decoding.length_penalty, limits
+                )
+                for r, i in enumerate(rows):
+                    nbest_lists[i] = [
+                        (detokenise(checkpoint, ranked[r, n]), float(scores[r, n]))
+                        for n in range(nbest)
+                    ]
+                tokens = ranked[:, 0]
+            elif attention_dir is None:
                 tokens = decode(model, src, lengths, decoding, checkpoint.length_ratio)
             else:
                 limits = output_limits(lengths, checkpoint.length_ratio, decoding.max_length)
@@ -89,7 +108,7 @@ def translate_lines(argv: list[str]) -> list[str]:
                 )
                 found.update(zip(rows, kept, strict=True))
         for r, i in enumerate(rows):
-            outputs[i] = target_tokenizer.decode(checkpoint.target_vocab.decode(tokens[r].tolist()))
+            outputs[i] = detokenise(checkpoint, tokens[r])
     if attention_dir is not None:
         for i, alignment in sorted(found.items()):
             write_alignment_pngs([alignment], attention_dir, first_number=i + 1)
@@ -97,6 +116,12 @@ def translate_lines(argv: list[str]) -> list[str]:
             f"seqlab.translate: {len(found)} attention maps -> {attention_dir}/<line>.png",
             file=sys.stderr,
         )
+    if nbest:  # Moses n-best lines; an empty input line gets one empty hypothesis
+        outputs = [
+            f"{i} ||| {text} ||| {score:.6f}"
+            for i, hypotheses in enumerate(nbest_lists)
+            for text, score in (hypotheses or [("", 0.0)])
+        ]
     if output is not None:
         partial = output.with_name(output.name + ".partial")
         try:
@@ -108,6 +133,26 @@ def translate_lines(argv: list[str]) -> list[str]:
     else:
         print("\n".join(outputs))
     return outputs
+
+
+def detokenise(checkpoint: LoadedCheckpoint, tokens: Tensor) -> str:
+    """Output ids (T',) -> text, as the checkpoint's tokenizer writes it."""
+    assert checkpoint.target_vocab is not None and checkpoint.target_tokenizer is not None
+    return checkpoint.target_tokenizer.decode(checkpoint.target_vocab.decode(tokens.tolist()))
+
+
+def check_nbest(nbest: object, beam_size: int) -> int:
+    """``nbest=N`` as a count (0 when not asked for); it needs a beam of at least N."""
+    if nbest is None:
+        return 0
+    if isinstance(nbest, bool) or not isinstance(nbest, int) or nbest < 1:
+        raise ConfigError(f"nbest must be a positive integer, got {nbest!r}")
+    if nbest > beam_size:
+        raise ConfigError(
+            f"nbest={nbest} needs at least that many hypotheses: set decoding.beam_size={nbest} "
+            f"or more (now {beam_size})"
+        )
+    return nbest
 
 
 def input_lines(path: Path) -> list[str]:

@@ -145,14 +145,30 @@ def beam_search(
     alpha: float = 0.6,
     max_length: int | Tensor | None = None,
 ) -> Tensor:
-    """Batched beam search. src (B, S) -> best tokens (B, T') as :func:`greedy_decode`.
-
-    All B × K hypotheses advance together. A hypothesis that produced <eos> is finished: it
-    may only extend with padding at no cost, so it keeps its score while the others go on.
-    The best hypothesis per sentence maximises log p(Y) / length_penalty(|Y|).
-    """
+    """Batched beam search. src (B, S) -> best tokens (B, T') as :func:`greedy_decode`: the
+    first of :func:`beam_search_nbest`'s lists (greedy decoding for a beam of 1)."""
     if beam_size == 1:
         return greedy_decode(model, src, src_lengths, max_length)
+    return beam_search_nbest(model, src, src_lengths, beam_size, alpha, max_length)[0][:, 0]
+
+
+@torch.no_grad()
+def beam_search_nbest(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    beam_size: int = 5,
+    alpha: float = 0.6,
+    max_length: int | Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Batched beam search with every final hypothesis: src (B, S) -> tokens (B, K, T') and
+    scores (B, K), best first, the score log p(Y) / length_penalty(|Y|) (GNMT, alpha).
+
+    All B × K hypotheses advance together in one tensor. A hypothesis that produced <eos> is
+    finished: it may only extend with padding at no cost, so it keeps its score while the
+    others go on. No sentence's hypotheses depend on another's, or on the batch's padding
+    (tested).
+    """
     limits = _limits(src_lengths, max_length).repeat_interleave(beam_size)  # (B*K,)
     batch, k, device = src.size(0), beam_size, src.device
     memory, state = model.encode(src, src_lengths)
@@ -185,6 +201,7 @@ def beam_search(
         prev = tokens
         if bool(finished.all()):
             break
-    normalised = scores.view(-1) / length_penalty(lengths, alpha)
-    best = normalised.view(batch, k).argmax(-1) + torch.arange(batch, device=device) * k
-    return history.index_select(0, best)
+    normalised = (scores.view(-1) / length_penalty(lengths, alpha)).view(batch, k)
+    ranked, order = normalised.sort(dim=-1, descending=True, stable=True)
+    rows = (order + torch.arange(batch, device=device)[:, None] * k).view(-1)
+    return history.index_select(0, rows).view(batch, k, -1), ranked

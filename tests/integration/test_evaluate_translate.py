@@ -129,3 +129,25 @@ def test_the_command_lines(checkpoint: Path, tmp_path: Path):
     )
     assert translated.returncode == 0, translated.stderr[-3000:]
     assert len((tmp_path / "out.txt").read_text().splitlines()) == 2
+
+
+def test_translate_writes_nbest_lists_in_moses_format(checkpoint: Path, tmp_path: Path):
+    (tmp_path / "in.txt").write_text("the dog\na cat\n")
+    lines = translate_lines(
+        [
+            f"ckpt_path={checkpoint}",
+            f"input={tmp_path / 'in.txt'}",
+            "decoding.beam_size=3",
+            "nbest=3",
+        ]
+    )
+    assert len(lines) == 6
+    fields = [line.split(" ||| ") for line in lines]
+    assert [f[0] for f in fields] == ["0", "0", "0", "1", "1", "1"]
+    best = translate_lines(
+        [f"ckpt_path={checkpoint}", f"input={tmp_path / 'in.txt'}", "decoding.beam_size=3"]
+    )
+    assert [fields[0][1], fields[3][1]] == best
+    for sentence in (fields[:3], fields[3:]):
+        scores = [float(f[2]) for f in sentence]
+        assert scores == sorted(scores, reverse=True)

@@ -221,6 +221,8 @@ def test_evaluate_split_must_be_val_or_test(fault: Fault, finished_run: Path):
         (["input=nothing.txt"], "input file nothing.txt does not exist"),
         (["input=latin1.txt"], "latin1.txt:1: not valid UTF-8"),
         (["batch_size=0"], "batch_size must be a positive integer"),
+        (["nbest=3"], "nbest=3 needs at least that many hypotheses: set decoding.beam_size=3"),
+        (["nbest=0", "decoding.beam_size=2"], "nbest must be a positive integer"),
     ],
 )
 def test_translate_arguments_are_checked_before_decoding(

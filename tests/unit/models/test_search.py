@@ -85,3 +85,49 @@ def test_each_sentence_stops_at_its_own_limit(beam_size):
 def test_bad_decoding_options_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         DecodingConfig(**options)
+
+
+@pytest.mark.parametrize(
+    ("cell", "attention"), [("gru", False), ("lstm", True), ("gru", "general")]
+)
+def test_beam_results_depend_neither_on_batch_size_nor_on_padding(cell, attention):
+    """Users of other toolkits lost BLEU to beams that did: every batching of the same
+    sentences, and extra padding columns, give the same translations and scores."""
+    from seqlab.models.search import beam_search_nbest
+
+    if attention == "general":
+        from tests.unit.models.test_encoder_decoder import _luong
+
+        model = _luong(cell, "general", feeding=False).eval()
+    else:
+        model = _model(cell, attention).eval()
+    torch.manual_seed(1)
+    src = torch.randint(4, 12, (6, 9))
+    lengths = torch.tensor([9, 2, 5, 7, 1, 4])
+    for row, n in enumerate(lengths.tolist()):
+        src[row, n:] = PAD_ID
+    whole, whole_scores = beam_search_nbest(model, src, lengths, 3, 0.6, 7)
+    for size in (1, 2, 4):
+        for start in range(0, 6, size):
+            part = slice(start, start + size)
+            width = int(lengths[part].max())
+            tokens, scores = beam_search_nbest(model, src[part, :width], lengths[part], 3, 0.6, 7)
+            assert torch.equal(tokens, whole[part, :, : tokens.size(-1)])
+            assert not whole[part, :, tokens.size(-1) :].ne(PAD_ID).any()
+            torch.testing.assert_close(scores, whole_scores[part])
+    padded = torch.nn.functional.pad(src, (0, 5), value=PAD_ID)
+    tokens, scores = beam_search_nbest(model, padded, lengths, 3, 0.6, 7)
+    assert torch.equal(tokens, whole) and torch.allclose(scores, whole_scores)
+
+
+def test_nbest_lists_are_ranked_and_begin_with_the_beam_result():
+    from seqlab.models.search import beam_search_nbest
+
+    model = _model("gru", True).eval()
+    src, lengths, _ = batch()
+    tokens, scores = beam_search_nbest(model, src, lengths, 4, 0.6, 8)
+    assert tokens.shape[:2] == (3, 4) and scores.shape == (3, 4)
+    assert torch.all(scores[:, :-1] >= scores[:, 1:])
+    assert torch.equal(tokens[:, 0], beam_search(model, src, lengths, 4, 0.6, 8))
+    for row in range(3):  # the hypotheses of one sentence differ from each other
+        assert len({tuple(t.tolist()) for t in tokens[row]}) == 4
