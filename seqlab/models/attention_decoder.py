@@ -28,8 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.models.attention import AdditiveAttention
-from seqlab.models.cells import cell_step
-from seqlab.models.recurrent import Recurrent, State, layer_parameters, split_state
+from seqlab.models.recurrent import Recurrent, State, layer_parameters, split_state, stack_step
 
 
 class AttentionModel(Protocol):
@@ -77,12 +76,7 @@ def attention_teacher_forced(
         weights = torch.softmax(energies + blocked, dim=-1)  # α_i (B, S)
         context = torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # c_i (B, K)
         x_proj = word_gates_t + F.linear(context, w_context)
-        for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
-            if layer > 0:
-                x_proj = F.linear(hidden[layer - 1], w_ih, b_ih)
-            hidden[layer], cell_state[layer] = cell_step(
-                model.cell, x_proj, hidden[layer], cell_state[layer], w_hh, b_hh
-            )
+        stack_step(model.cell, layers, x_proj, hidden, cell_state)
         tops.append(hidden[-1])
         contexts.append(context)
     return torch.cat([torch.stack(tops, 1), torch.stack(contexts, 1), embedded], -1)

@@ -114,6 +114,25 @@ def split_state(state: State) -> tuple[list[Tensor], list[Tensor | None]]:
     return hidden, [None] * len(hidden)
 
 
+def stack_step(
+    cell: str,
+    layers: list[tuple[Tensor, ...]],
+    x_proj: Tensor,
+    hidden: list[Tensor],
+    cell_state: list[Tensor | None],
+) -> None:
+    """One time step of a stack of gate-level cells, in place: ``x_proj`` (B, G*H) is the
+    first layer's input projection; each later layer projects the new state of the one
+    below with its (w_ih, w_hh, b_ih, b_hh) from :func:`layer_parameters`. ``hidden`` and
+    ``cell_state`` (per layer, as :func:`split_state` gives them) are updated."""
+    for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+        if layer > 0:
+            x_proj = F.linear(hidden[layer - 1], w_ih, b_ih)
+        hidden[layer], cell_state[layer] = cell_step(
+            cell, x_proj, hidden[layer], cell_state[layer], w_hh, b_hh
+        )
+
+
 def layer_parameters(rnn: nn.Module, layer: int, direction: int = 0) -> tuple[Tensor, ...]:
     """w_ih, w_hh, b_ih, b_hh of one layer and direction of an ``nn.RNN/LSTM/GRU`` or an
     :class:`ExplicitRNN` (the same names in both)."""

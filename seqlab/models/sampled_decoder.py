@@ -25,8 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.models.cells import cell_step
-from seqlab.models.recurrent import Recurrent, State, layer_parameters, split_state
+from seqlab.models.recurrent import Recurrent, State, layer_parameters, split_state, stack_step
 
 
 class FixedContextModel(Protocol):
@@ -100,12 +99,7 @@ def sampled_fixed_context(
             prev = torch.where(feed_truth, truth, own)
         fed.append(prev)
         x_proj = input_gates(prev)
-        for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
-            if layer > 0:
-                x_proj = F.linear(hidden[layer - 1], w_ih, b_ih)
-            hidden[layer], cell_state[layer] = cell_step(
-                model.cell, x_proj, hidden[layer], cell_state[layer], w_hh, b_hh
-            )
+        stack_step(model.cell, layers, x_proj, hidden, cell_state)
         tops.append(hidden[-1])
     outputs = torch.stack(tops, 1)  # (B, T, H)
     embedded = embedding(torch.stack(fed, 1))  # (B, T, E): the words fed

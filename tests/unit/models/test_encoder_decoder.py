@@ -17,16 +17,12 @@ from seqlab.text.vocab import BOS_ID, PAD_ID
 VARIANTS = [(cell, attention) for cell in ("rnn", "lstm", "gru") for attention in (False, True)]
 
 
-def _model(cell: str, attention: bool, **kw) -> Seq2Seq:
+def _model(cell: str, attention: bool | str, **kw) -> Seq2Seq:
+    """A tiny Seq2Seq; the encoder is bidirectional with attention unless ``kw`` says."""
     torch.manual_seed(0)
+    kw.setdefault("bidirectional", bool(attention))
     config = Seq2SeqConfig(
-        cell=cell,
-        embedding_size=8,
-        hidden_size=10,
-        attention=attention,
-        bidirectional=attention,
-        attention_size=6,
-        **kw,
+        cell=cell, embedding_size=8, hidden_size=10, attention=attention, attention_size=6, **kw
     )
     return Seq2Seq(12, 15, config)
 
@@ -180,17 +176,8 @@ def test_the_attention_decoder_keeps_the_step_loop_for_dropout_between_layers(mo
 
 
 def _luong(cell: str, kind: str, feeding: bool, layers: int = 1) -> Seq2Seq:
-    torch.manual_seed(0)
-    config = Seq2SeqConfig(
-        cell=cell,
-        embedding_size=8,
-        hidden_size=10,
-        layers=layers,
-        attention=kind,
-        input_feeding=feeding,
-        bidirectional=kind == "general",
-    )
-    return Seq2Seq(12, 15, config)
+    """Luong attention: dot needs a unidirectional encoder (its outputs the decoder's size)."""
+    return _model(cell, kind, layers=layers, input_feeding=feeding, bidirectional=kind == "general")
 
 
 def _step_loop(model: Seq2Seq, src, lengths, tgt_in) -> torch.Tensor:
