@@ -38,6 +38,34 @@ def batch():
     return src, lengths, tgt_in
 
 
+def _step_loop(model: Seq2Seq, src, lengths, tgt_in) -> torch.Tensor:
+    memory, state = model.encode(src, lengths)
+    steps = []
+    for token in tgt_in.unbind(1):
+        step_logits, state, _ = model.step(token, state, memory)
+        steps.append(step_logits)
+    return torch.stack(steps, 1)
+
+
+def assert_same_logits_and_gradients(
+    model, fast, reference, logits_tol: tuple[float, float], grads_tol: tuple[float, float]
+) -> torch.Tensor:
+    """Run ``fast()`` and ``reference()`` (each returning logits), backpropagate the same loss
+    through each, and assert equal logits and gradients within (rtol, atol); return the fast
+    logits."""
+    results = []
+    for run in (fast, reference):
+        model.zero_grad()
+        logits = run()
+        logits.square().sum().backward()
+        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
+    (got, got_grads), (expected, expected_grads) = results
+    torch.testing.assert_close(got, expected, rtol=logits_tol[0], atol=logits_tol[1])
+    for grad, expected_grad in zip(got_grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected_grad, rtol=grads_tol[0], atol=grads_tol[1])
+    return got
+
+
 @pytest.mark.parametrize(("cell", "attention"), VARIANTS)
 def test_teacher_forcing_shapes_and_ratio_one_equals_fused_path(cell, attention):
     model = _model(cell, attention, layers=2)
@@ -84,18 +112,18 @@ def test_hoisted_scheduled_sampling_equals_the_step_by_step_definition(
     use_truth = torch.rand(tgt_in.shape) < 0.5
     use_truth[:, 0] = True
     never_fed = torch.tensor([PAD_ID, BOS_ID])
-    results = []
-    for decode in (sampled_fixed_context, Seq2Seq.sampled_step_by_step):
-        model.zero_grad()
+
+    def decoded(decode):  # type: ignore[no-untyped-def]
         memory, state = model.encode(src, lengths)
-        args = (memory, state, tgt_in, use_truth, never_fed)
-        logits = decode(model, *args)
-        logits.square().sum().backward()
-        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
-    (fast, fast_grads), (reference, reference_grads) = results
-    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
-    for got, expected in zip(fast_grads, reference_grads, strict=True):
-        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+        return lambda: decode(model, memory, state, tgt_in, use_truth, never_fed)
+
+    fast = assert_same_logits_and_gradients(
+        model,
+        lambda: decoded(sampled_fixed_context)(),
+        lambda: decoded(Seq2Seq.sampled_step_by_step)(),
+        logits_tol=(1e-5, 1e-5),
+        grads_tol=(1e-4, 1e-5),
+    )
     # the model's own predictions were fed somewhere, so this compares the sampled path
     assert not torch.allclose(fast, model(src, lengths, tgt_in))
 
@@ -145,24 +173,13 @@ def test_the_hoisted_attention_decoder_equals_the_step_loop(cell, layers, impl):
     so rounding cannot hide a wrong equation)."""
     model = _model(cell, True, layers=layers, impl=impl).double()
     src, lengths, tgt_in = batch()
-    results = []
-    for loop in ("hoisted", "steps"):
-        model.zero_grad()
-        if loop == "hoisted":
-            logits = model(src, lengths, tgt_in)
-        else:
-            memory, state = model.encode(src, lengths)
-            steps = []
-            for token in tgt_in.unbind(1):
-                step_logits, state, _ = model.step(token, state, memory)
-                steps.append(step_logits)
-            logits = torch.stack(steps, 1)
-        logits.square().sum().backward()
-        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
-    (fast, fast_grads), (reference, reference_grads) = results
-    torch.testing.assert_close(fast, reference, rtol=1e-10, atol=1e-12)
-    for got, expected in zip(fast_grads, reference_grads, strict=True):
-        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
+    assert_same_logits_and_gradients(
+        model,
+        lambda: model(src, lengths, tgt_in),
+        lambda: _step_loop(model, src, lengths, tgt_in),
+        logits_tol=(1e-10, 1e-12),
+        grads_tol=(1e-9, 1e-11),
+    )
 
 
 def test_the_attention_decoder_keeps_the_step_loop_for_dropout_between_layers(monkeypatch):
@@ -178,15 +195,6 @@ def test_the_attention_decoder_keeps_the_step_loop_for_dropout_between_layers(mo
 def _luong(cell: str, kind: str, feeding: bool, layers: int = 1) -> Seq2Seq:
     """Luong attention: dot needs a unidirectional encoder (its outputs the decoder's size)."""
     return _model(cell, kind, layers=layers, input_feeding=feeding, bidirectional=kind == "general")
-
-
-def _step_loop(model: Seq2Seq, src, lengths, tgt_in) -> torch.Tensor:
-    memory, state = model.encode(src, lengths)
-    steps = []
-    for token in tgt_in.unbind(1):
-        step_logits, state, _ = model.step(token, state, memory)
-        steps.append(step_logits)
-    return torch.stack(steps, 1)
 
 
 @pytest.mark.parametrize(
@@ -208,19 +216,13 @@ def test_luong_attention_teacher_forced_equals_its_step_by_step_definition(
     logits and gradients). With input feeding both are the step loop."""
     model = _luong(cell, kind, feeding, layers).double()
     src, lengths, tgt_in = batch()
-    results = []
-    for run in (
+    assert_same_logits_and_gradients(
+        model,
         lambda: model(src, lengths, tgt_in),
         lambda: _step_loop(model, src, lengths, tgt_in),
-    ):
-        model.zero_grad()
-        logits = run()
-        logits.square().sum().backward()
-        results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
-    (fast, fast_grads), (reference, reference_grads) = results
-    torch.testing.assert_close(fast, reference, rtol=1e-10, atol=1e-12)
-    for got, expected in zip(fast_grads, reference_grads, strict=True):
-        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-11)
+        logits_tol=(1e-10, 1e-12),
+        grads_tol=(1e-9, 1e-11),
+    )
 
 
 @pytest.mark.parametrize("feeding", [False, True])
