@@ -21,6 +21,11 @@ Sections
   attention  teacher-forced RNNsearch against RNNenc at the bahdanau experiment's sizes
              (GRU 128, batch 64, source length 30): the attention decoder's step loop and
              its hoisted loop side by side; training tokens/s and the ratios.
+  lm         a character-level language model at the language_model experiment's sizes
+             (embedding 128, one layer of 512, 32 streams, windows of 100): stateful
+             truncated BPTT through seqlab's path (task=lm's objective and stream loader)
+             against a plain PyTorch loop over the same streams; tokens/s and the ratio, for
+             lstm, gru and vanilla.
   data       a 1M-pair tsv file (scripts/make_large_tsv.py, Zipfian words from 200k forms per
              side, about 570k whitespace types; --data-lexicon 0 for the synthetic language):
              reading it, against reading, tokenizing (whitespace, word, sentencepiece),
@@ -68,6 +73,7 @@ from benchmarks import (
     ddp,
     gpu,
     launchers,
+    lm,
     overhead,
     peak,
     perstep,
@@ -82,6 +88,7 @@ SECTIONS = (
     "allocator",
     "seq2seq",
     "attention",
+    "lm",
     "data",
     "precision",
     "launchers",
@@ -150,6 +157,7 @@ def main() -> None:
             "allocator": allocator.bench_allocator,
             "seq2seq": seq2seq.bench_seq2seq,
             "attention": attention.bench_attention,
+            "lm": lm.bench_lm,
             "data": data.bench_data,
             "precision": precision.bench_precision,
             "launchers": launchers.bench_launchers,

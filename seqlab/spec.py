@@ -17,7 +17,9 @@ from seqlab.text.vocab import Vocab
 #     (B, T) bool (the positions of the task's focus metric), lengths (B,) when padded;
 # SEQUENCE: inputs (B, T) long, lengths (B,) long, labels (B,) long, focus (B,) bool;
 # SEQ2SEQ: src (B, S) long, src_lengths (B,), tgt_in (B, T) = <bos> y1..yn, tgt_out (B, T) =
-#     y1..yn <eos>, padded with PAD_ID; index (B,) the pairs' positions in their split.
+#     y1..yn <eos>, padded with PAD_ID; index (B,) the pairs' positions in their split;
+# NEXT_TOKEN: inputs (B, T) long, one window of B contiguous streams of text, targets (B, T)
+#     the tokens that follow (-100 past the end of the text).
 Batch = dict[str, Tensor]
 
 
@@ -50,14 +52,16 @@ class Seq2SeqModel(Protocol):
     ) -> Tensor: ...
 
 
-# The three output shapes seqlab trains. A model declares the ones it can produce, a task the
-# ones it can serve; each has one objective (seqlab/objectives/).
-PER_STEP, SEQUENCE, SEQ2SEQ = "per_step", "sequence", "seq2seq"
-OUTPUTS = (PER_STEP, SEQUENCE, SEQ2SEQ)
+# The output shapes seqlab trains. A model declares the ones it can produce, a task the ones it
+# can serve; each has one objective (seqlab/objectives/). NEXT_TOKEN is a language model: the
+# PerStepModel interface, reading left to right only, over a text stream with carried state.
+PER_STEP, SEQUENCE, SEQ2SEQ, NEXT_TOKEN = "per_step", "sequence", "seq2seq", "next_token"
+OUTPUTS = (PER_STEP, SEQUENCE, SEQ2SEQ, NEXT_TOKEN)
 OUTPUT_WORDS = {
     PER_STEP: "one output per input step",
     SEQUENCE: "one label per sequence",
     SEQ2SEQ: "an output sequence (an encoder-decoder)",
+    NEXT_TOKEN: "the next token from the ones before it (a left-to-right language model)",
 }
 
 
@@ -83,6 +87,13 @@ class TaskSpec:
         BLEU scores detokenised hypotheses against these references.
     length_ratio: the largest target/source token-length ratio in the training data; the
         default output limit is ceil(length_ratio * |source|) + 10 (seqlab.models.search).
+    stateful: NEXT_TOKEN: each stream's state is carried from one window to the next
+        (detached), else reset at every window.
+    split_baseline_ce: NEXT_TOKEN: split -> cross-entropy of the unigram model of the
+        training text on that split (logged beside the model's).
+    characters_per_token: NEXT_TOKEN: split -> characters of its text (line ends included)
+        per token, for bits per character (ce / (characters_per_token × ln 2)); empty when the
+        tokens do not spell the text (word level, <unk>).
     """
 
     name: str
@@ -100,12 +111,16 @@ class TaskSpec:
     target_tokenizer: Tokenizer | None = None
     raw_text: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     length_ratio: float = 2.0
+    stateful: bool = False
+    split_baseline_ce: dict[str, float] = field(default_factory=dict)
+    characters_per_token: dict[str, float] = field(default_factory=dict)
 
     @property
     def plot_metrics(self) -> list[str]:
         """Test metrics a sweep draws as bars (accuracies in [0, 1]); none for seq2seq, whose
-        figure is BLEU against sentence length."""
-        if self.output == SEQ2SEQ:
+        figure is BLEU against sentence length, nor for language models (perplexity is no
+        share)."""
+        if self.output in (SEQ2SEQ, NEXT_TOKEN):
             return []
         return ["test/acc"] + ([f"test/{self.focus_metric}"] if self.focus_metric else [])
 

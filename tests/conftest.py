@@ -59,6 +59,14 @@ TINY_TASK = {
         "task.batch_size=32",
     ],
     "tagging": ["task.n_train=128", "task.n_val=32", "task.n_test=32", "task.batch_size=32"],
+    "selective_copy": [
+        "task.n_train=96",
+        "task.n_val=64",
+        "task.n_test=64",
+        "task.batch_size=32",
+        "task.delay=5",
+        "task.n_recall=3",
+    ],
     "tsv": [
         "task.train_path=${oc.env:SEQLAB_TEST_DATA}/pairs.tsv",
         "task.valid_path=${oc.env:SEQLAB_TEST_DATA}/pairs.tsv",
@@ -69,13 +77,20 @@ TINY_TASK = {
         "task.valid_path=${oc.env:SEQLAB_TEST_DATA}/texts.tsv",
         "task.test_path=${oc.env:SEQLAB_TEST_DATA}/texts.tsv",
     ],
+    "lm": [
+        "task.train_path=${oc.env:SEQLAB_TEST_DATA}/text.txt",
+        "task.valid_path=${oc.env:SEQLAB_TEST_DATA}/text.txt",
+        "task.test_path=${oc.env:SEQLAB_TEST_DATA}/text.txt",
+        "task.batch_size=4",
+        "training.tbptt_steps=8",
+    ],
 }
 TINY_MODEL = {
     "recurrent": ["model.hidden_size=16", "model.embedding_size=8"],
     "seq2seq": ["model.hidden_size=16", "model.embedding_size=8", "model.attention_size=8"],
     "baseline": ["model.embedding_size=8", "model.mlp_hidden=16"],
 }
-MODEL_SIZE = {
+MODEL_SIZE: dict[str, str] = {
     "vanilla": "recurrent",
     "lstm": "recurrent",
     "gru": "recurrent",
@@ -84,9 +99,20 @@ MODEL_SIZE = {
     "seq2seq_attention": "seq2seq",
     "bow": "baseline",
     "window": "baseline",
+    "mingru": "recurrent",
+    "minlstm": "recurrent",
 }
+# Language-model overrides for the bad-input tests: task=lm on the test text, tiny sizes.
+TINY_LM = ["task=lm", *TINY_TASK["lm"], *TINY_MODEL["recurrent"]]
 PAIRS = ["the dog\tle chien", "a cat\tun chat", "the cat\tle chat", "a dog\tun chien"]
 TEXTS = ["good movie\tpositive", "bad movie\tnegative", "not good\tnegative"]
+# A plain text for language models: 1,271 characters in 30 lines (blank ones among them).
+PROSE = [
+    "the cat sat on the mat and the dog sat on the log.",
+    "a bird sang in the tree while the sun rose over the hill.",
+    "",
+    "the dog ran after the cat, and the cat ran up the tree.",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +128,7 @@ def _test_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
         directory.mkdir()
         (directory / "pairs.tsv").write_text("\n".join(PAIRS * 8) + "\n")
         (directory / "texts.tsv").write_text("\n".join(TEXTS * 10) + "\n")
+        (directory / "text.txt").write_text("\n".join(PROSE * 7 + PROSE[:2]) + "\n")
     monkeypatch.setenv("SEQLAB_TEST_DATA", str(directory))
     return directory
 

@@ -61,6 +61,14 @@ class ModelConfig:
         """The plain ``nn.Module`` for ``spec`` (its ``output`` is one of ``outputs``)."""
         raise NotImplementedError
 
+    def refusal(self, output: str) -> str | None:
+        """Why this configuration of the model cannot produce ``output`` although its class
+        declares it (a bidirectional RNN and a language model), or None."""
+        return None
+
+    def check_output(self, output: str) -> None:
+        """Refuse options that do not apply to ``output`` (ConfigError)."""
+
     def check_training(self, training: TrainingConfig) -> None:
         """Refuse training options this model cannot honour."""
         if training.tbptt_steps is not None and not self.carries_state:

@@ -51,7 +51,10 @@ class TrainingConfig:
     optimizer: adam | adamw | sgd | rmsprop, with lr, weight_decay, momentum (sgd, rmsprop).
     clip_norm: rescale the gradient to this L2 norm when larger (Pascanu et al. 2013).
     clip_value: clamp each gradient element to [-clip_value, clip_value] (before clip_norm).
-    tbptt_steps: null = full BPTT; k = truncated BPTT in chunks of k steps.
+    tbptt_steps: null = full BPTT; k = truncated BPTT in chunks of k steps (task=lm: the
+    window over its text streams).
+    tbptt_random_length: task=lm: AWD-LSTM's variable-length windows (k with probability 0.95,
+    else k/2, then a normal draw of standard deviation 5 around it, at least 5).
     teacher_forcing: per-token probability of feeding the true previous token (seq2seq).
     scheduled_sampling: a schedule for that probability over optimizer steps.
     lr_schedule: none | plateau (multiply by plateau_factor after plateau_patience validations
@@ -70,6 +73,7 @@ class TrainingConfig:
     clip_norm: float | None = None
     clip_value: float | None = None
     tbptt_steps: int | None = None
+    tbptt_random_length: bool = False
     teacher_forcing: float = 1.0
     scheduled_sampling: ScheduledSamplingConfig = field(default_factory=ScheduledSamplingConfig)
     lr_schedule: str = "none"

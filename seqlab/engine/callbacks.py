@@ -68,7 +68,7 @@ class CallbacksConfig:
         """min or max: ``monitor_mode``, or for auto what the metric's name says."""
         if self.monitor_mode != "auto":
             return self.monitor_mode
-        lower_is_better = ("ce", "loss", "exposure_bias", "truncated")
+        lower_is_better = ("ce", "loss", "exposure_bias", "truncated", "ppl", "bpc")
         return "min" if self.monitor.split("/")[-1].endswith(lower_is_better) else "max"
 
 

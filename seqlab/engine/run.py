@@ -230,12 +230,14 @@ def train_and_test(
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = plan.task.build(plan.output)
+    if hasattr(datamodule, "use_training"):  # a language model's windows (task=lm)
+        datamodule.use_training(plan.training)
     datamodule.setup("fit")
+    spec: TaskSpec = datamodule.spec
+    check_spec(spec, plan.training)
     # batches per rank: DDP shares each epoch's batches out (seqlab.data.batching)
     per_rank = -(-len(datamodule.train_dataloader()) // all_processes)
     check_validation_interval(plan.trainer, per_rank)
-    spec: TaskSpec = datamodule.spec
-    check_spec(spec, plan.training)
     check_monitored_metrics(plan.callbacks, OBJECTIVES[spec.output].validation_metrics(spec))
     model = plan.model.build(spec)
     pretrained = None if resume else load_pretrained(plan.model, model, spec)

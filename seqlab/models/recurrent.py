@@ -30,6 +30,7 @@ from seqlab.config.checks import require_choice, require_finite, require_positiv
 from seqlab.errors import ConfigError
 from seqlab.models.cells import GATES, cell_step
 from seqlab.models.padding import last_position, reverse_padded
+from seqlab.models.regularization import LockedDropout, drop_weights
 
 CELLS = ("rnn", "lstm", "gru")
 IMPLS = ("fused", "explicit")
@@ -173,10 +174,17 @@ class ExplicitRNN(nn.Module):
                     )
 
     def run_direction(
-        self, x: Tensor, h0: Tensor, c0: Tensor | None, layer: int, direction: int
+        self,
+        x: Tensor,
+        h0: Tensor,
+        c0: Tensor | None,
+        layer: int,
+        direction: int,
+        params: list[Tensor] | None = None,
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """x (B, T, I), h0/c0 (B, H) -> outputs (B, T, H), h_T (B, H), c_T (B, H) or None."""
-        w_ih, w_hh, b_ih, b_hh = layer_parameters(self, layer, direction)
+        """x (B, T, I), h0/c0 (B, H) -> outputs (B, T, H), h_T (B, H), c_T (B, H) or None.
+        ``params``: (w_ih, w_hh, b_ih, b_hh) to use instead of the layer's own (weight drop)."""
+        w_ih, w_hh, b_ih, b_hh = params or layer_parameters(self, layer, direction)
         projected = F.linear(x, w_ih, b_ih)  # all steps' input projections in one GEMM
         h, c = h0, c0
         outputs = []
@@ -226,6 +234,10 @@ class Recurrent(nn.Module):
         forget_bias: initial LSTM forget-gate bias (b_ih + b_hh of the f block).
         recurrent_init: ``default`` (PyTorch's uniform) or ``orthogonal`` (each gate's W_hh
             block orthogonal, times ``recurrent_gain``).
+        weight_drop: in training, DropConnect on every W_hh with this probability, one mask
+            per forward pass (AWD-LSTM); the layers then run one at a time.
+        locked_dropout: the dropout between layers uses one mask per sequence, the same at
+            every time step (variational dropout).
     """
 
     def __init__(
@@ -240,6 +252,8 @@ class Recurrent(nn.Module):
         forget_bias: float = 1.0,
         recurrent_init: str = "default",
         recurrent_gain: float = 1.0,
+        weight_drop: float = 0.0,
+        locked_dropout: bool = False,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -257,6 +271,8 @@ class Recurrent(nn.Module):
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
         self.dropout = dropout
+        self.weight_drop = weight_drop
+        self.between_layers = LockedDropout(dropout) if locked_dropout else nn.Dropout(dropout)
         if impl == "fused":
             self.rnn: nn.Module = _FUSED_MODULES[cell](
                 input_size,
@@ -332,13 +348,23 @@ class Recurrent(nn.Module):
             lengths = None
         if state is None:
             state = self.zero_state(x.size(0), x.device, x.dtype)
-        if self.impl == "fused" and (lengths is None or self.num_directions == 1):
+        if (
+            self.impl == "fused"
+            and (lengths is None or self.num_directions == 1)
+            and not (self.training and self._regularised_layers())
+        ):
             # Fast path: one call to PyTorch's kernel. Trailing padding cannot reach the
             # forward direction's outputs at real positions.
             outputs, final = self.rnn(x, state)
         else:
             outputs, final = self._run_layers(x, lengths, state)
         return RecurrentOutput(outputs, self._summary(outputs, lengths), final)
+
+    def _regularised_layers(self) -> bool:
+        """Whether training needs the layers run one at a time: weight drop, or a locked
+        dropout mask between layers (the fused kernel draws its own, per position)."""
+        locked = isinstance(self.between_layers, LockedDropout)
+        return self.weight_drop > 0 or (locked and self.num_layers > 1 and self.dropout > 0)
 
     def _summary(self, outputs: Tensor, lengths: Tensor | None) -> Tensor:
         forward_last = last_position(outputs[..., : self.hidden_size], lengths)
@@ -349,9 +375,10 @@ class Recurrent(nn.Module):
     def _run_direction(
         self, x: Tensor, h0: Tensor, c0: Tensor | None, layer: int, direction: int
     ) -> tuple[Tensor, Tensor, Tensor | None]:
-        if isinstance(self.rnn, ExplicitRNN):
-            return self.rnn.run_direction(x, h0, c0, layer, direction)
         params = list(layer_parameters(self.rnn, layer, direction))
+        params[1] = drop_weights(params[1], self.weight_drop, self.training)  # W_hh
+        if isinstance(self.rnn, ExplicitRNN):
+            return self.rnn.run_direction(x, h0, c0, layer, direction, params)
         op = _FUSED_OPS[self.cell]
         hx = [h0.unsqueeze(0), c0.unsqueeze(0)] if c0 is not None else h0.unsqueeze(0)
         result = op(
@@ -388,7 +415,7 @@ class Recurrent(nn.Module):
                 finals_c.append(c)
             layer_input = torch.cat(direction_outputs, dim=-1)
             if layer < self.num_layers - 1 and self.dropout > 0:
-                layer_input = F.dropout(layer_input, self.dropout, self.training)
+                layer_input = self.between_layers(layer_input)
         h_n = torch.stack(finals_h)
         final: State = (h_n, torch.stack(finals_c)) if self.cell == "lstm" else h_n
         return layer_input, final

@@ -1,5 +1,6 @@
 """LightningModules, one per output shape (not per model): per-step labels, one label per
-sequence, an output sequence. :func:`build_objective` picks the one a task's spec asks for."""
+sequence, an output sequence, the next token of a text stream. :func:`build_objective` picks
+the one a task's spec asks for."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from seqlab.config.training import TrainingConfig
 from seqlab.models.search import DecodingConfig
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.classification import ClassificationObjective
+from seqlab.objectives.language_model import LanguageModelObjective
 from seqlab.objectives.per_step import PerStepObjective
 from seqlab.objectives.seq2seq import Seq2SeqObjective
-from seqlab.spec import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
+from seqlab.spec import NEXT_TOKEN, PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
 
 OBJECTIVES: dict[str, type[SeqlabObjective]] = {
     PER_STEP: PerStepObjective,
     SEQUENCE: ClassificationObjective,
     SEQ2SEQ: Seq2SeqObjective,
+    NEXT_TOKEN: LanguageModelObjective,
 }
 
 

@@ -86,7 +86,8 @@ class SeqlabObjective(L.LightningModule):
         self.training_cfg = training
         self.spec = spec
         self.automatic_optimization = False
-        self._epoch_loss = [0.0, 0]
+        self._epoch_loss = [0.0, 0]  # sum and count of the training losses of ...
+        self._epoch_loss_epoch = -1  # ... this epoch
         self.checkpoint_metadata: dict[str, Any] = {}
         self.step_scalars = StepScalarBuffer()
         self._trainable: list[nn.Parameter] | None = None  # filled at the first step
@@ -97,6 +98,7 @@ class SeqlabObjective(L.LightningModule):
         # On a GPU, the step's loss and gradient norm stay on the device (see optimize)
         self.defer_reads = False
         self._unread: list[tuple[int, int, Tensor]] = []  # (step, epoch, [loss, norm])
+        self.resumed_mid_epoch = False  # set at the start of training
 
     @classmethod
     def validation_metrics(cls, spec: TaskSpec) -> list[str]:
@@ -302,6 +304,8 @@ class SeqlabObjective(L.LightningModule):
             loss = float(loss)
         self.last_train_loss = loss
         self.write_scalars({"train/ce": loss, **(extra or {})})
+        if self._epoch_loss_epoch != self.current_epoch:  # the first step of an epoch
+            self._epoch_loss, self._epoch_loss_epoch = [0.0, 0], self.current_epoch
         self._epoch_loss[0] += loss
         self._epoch_loss[1] += 1
         shown = self.trainer.progress_bar_callback is not None
@@ -313,16 +317,18 @@ class SeqlabObjective(L.LightningModule):
         self.defer_reads = self.defer_reads or self.can_defer_reads()
         loader = self.trainer.train_dataloader
         mid_epoch = isinstance(loader, ResumableLoader) and loader.sampler.resumes_mid_epoch
-        if self._restored and mid_epoch:
+        self.resumed_mid_epoch = bool(self._restored and mid_epoch)
+        if self.resumed_mid_epoch and self._restored.get("epoch_loss"):  # type: ignore[union-attr]
+            # the losses of this epoch's steps before the checkpoint. The epoch is tracked
+            # with the sum, not reset in on_train_epoch_start: measured, a mid-epoch resume
+            # otherwise lost the first half of that epoch's mean and gave it to the next
+            # epoch's (Lightning 2.6 does not start the resumed epoch with that hook)
+            self._epoch_loss = list(self._restored["epoch_loss"])  # type: ignore[index]
+            self._epoch_loss_epoch = self.current_epoch
+        if self.resumed_mid_epoch:
             # Resumed inside an epoch: starting the loader drew from torch's generator, which
             # the uninterrupted run did at the start of the epoch, before the checkpoint.
-            set_rng_states(self._restored["rng"])
-
-    def on_train_epoch_start(self) -> None:
-        if self._restored and self._restored.get("epoch_loss"):
-            self._epoch_loss = list(self._restored.pop("epoch_loss"))
-        else:
-            self._epoch_loss = [0.0, 0]
+            set_rng_states(self._restored["rng"])  # type: ignore[index]
 
     def on_validation_start(self) -> None:
         self.flush_step_scalars()
@@ -341,7 +347,7 @@ class SeqlabObjective(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         self.flush_step_scalars()
         total, count = self._epoch_loss
-        if count:
+        if count and self._epoch_loss_epoch == self.current_epoch:
             self.log("train/ce_epoch", total / count)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

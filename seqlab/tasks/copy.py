@@ -114,7 +114,10 @@ def generate_copy(
 
 
 class CopyDataModule(TensorSplitsDataModule):
-    """Copying-memory data, generated once per split from disjoint seeds."""
+    """Copying-memory data, generated once per split from disjoint seeds (by ``generate``:
+    the selective-copy task brings its own)."""
+
+    generate = staticmethod(generate_copy)
 
     def __init__(self, config: CopyConfig) -> None:
         super().__init__()
@@ -140,7 +143,7 @@ class CopyDataModule(TensorSplitsDataModule):
         generators = split_generators(c.data_seed)
         sizes = {"train": c.n_train, "val": c.n_val, "test": c.n_test}
         for split, n in sizes.items():
-            self.splits[split] = generate_copy(
+            self.splits[split] = self.generate(
                 n, c.delay, c.n_recall, c.alphabet, generators[split]
             )
 

@@ -5,6 +5,8 @@
   "yesterday", "￭."). Where no space separates two tokens, the joiner ``￭`` marks the
   punctuation side ("(￭", "￭.") as OpenNMT's tokenizer does, so decoding restores the text
   exactly, up to runs of whitespace.
+* ``char``: every character is a token (whitespace included); decoding concatenates. The
+  language-model task's character level.
 * ``sentencepiece``: subword units (BPE or unigram, Kudo & Richardson 2018) trained on the
   training split with a given vocabulary size; decoding is sentencepiece's own.
 
@@ -21,7 +23,7 @@ from typing import Any
 
 import torch
 
-TOKENIZERS = ("whitespace", "word", "sentencepiece")
+TOKENIZERS = ("whitespace", "word", "sentencepiece")  # the choices of task.tokenizer
 SENTENCEPIECE_MODELS = ("bpe", "unigram")
 JOINER = "￭"
 # sentencepiece learns its pieces from at most this many sentences (evenly spaced through the
@@ -80,6 +82,18 @@ class WordTokenizer(Tokenizer):
     def decode(self, tokens: list[str]) -> str:
         text = " ".join(tokens)
         return text.replace(" " + JOINER, "").replace(JOINER + " ", "").replace(JOINER, "")
+
+
+class CharTokenizer(Tokenizer):
+    """Characters as tokens, spaces included: decoding is exact."""
+
+    kind = "char"
+
+    def encode(self, text: str) -> list[str]:
+        return list(self.prepare(text))
+
+    def decode(self, tokens: list[str]) -> str:
+        return "".join(tokens)
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -150,12 +164,16 @@ class SentencePieceTokenizer(Tokenizer):
         return {"kind": self.kind, "lowercase": self.lowercase, "model": model}
 
 
+# the tokenizers with no state beyond lowercasing, by kind (whitespace: the base class)
+_SIMPLE_TOKENIZERS: dict[str, type[Tokenizer]] = {"word": WordTokenizer, "char": CharTokenizer}
+
+
 def tokenizer_from_state(state: dict[str, Any]) -> Tokenizer:
     """The tokenizer a checkpoint saved (``state()``)."""
     kind, lowercase = state["kind"], bool(state.get("lowercase", False))
     if kind == "sentencepiece":
         return SentencePieceTokenizer(bytes(state["model"].numpy().tobytes()), lowercase)
-    return WordTokenizer(lowercase) if kind == "word" else Tokenizer(lowercase)
+    return _SIMPLE_TOKENIZERS.get(kind, Tokenizer)(lowercase)
 
 
 def build_tokenizer(
@@ -164,4 +182,4 @@ def build_tokenizer(
     """A tokenizer of ``kind`` for this training text."""
     if kind == "sentencepiece":
         return SentencePieceTokenizer.train(texts, vocab_size, model_type, lowercase)
-    return WordTokenizer(lowercase) if kind == "word" else Tokenizer(lowercase)
+    return _SIMPLE_TOKENIZERS.get(kind, Tokenizer)(lowercase)

@@ -171,6 +171,7 @@ def run_ddp(args: list[str], run_dir: Path, cwd: Path):
         ("lstm", "copy", [], "test/recall_acc"),
         ("gru", "sentiment", [], "test/acc"),
         ("seq2seq_attention", "translation", ["callbacks.monitor=val/bleu"], "test/bleu"),
+        ("lstm", "lm", [], "test/bpc"),
     ],
 )
 def test_two_process_run_end_to_end(model, task, extra, metric, tmp_path):
@@ -191,19 +192,31 @@ def test_two_process_run_end_to_end(model, task, extra, metric, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_with_batch_b_step_as_one_process_with_batch_2b(tmp_path):
-    """The first optimizer steps of 2 processes x batch 32 (gradients averaged by DDP) give
-    the parameters of 1 process x batch 64 on the same data and seed, within float
+@pytest.mark.parametrize(
+    ("task", "options", "batch"),
+    [
+        ("copy", ["task.n_train=256", "callbacks.stop_when_solved=false"], 32),
+        # 2 x 4 streams of the text: the same 8 streams as one process with 8 (158 or 159
+        # tokens each: the first windows are full on every rank, so the means agree)
+        ("lm", ["training.tbptt_steps=10"], 4),
+    ],
+)
+def test_two_processes_with_batch_b_step_as_one_process_with_batch_2b(
+    tmp_path, task, options, batch
+):
+    """The first optimizer steps of 2 processes x batch b (gradients averaged by DDP) give
+    the parameters of 1 process x batch 2b on the same data and seed, within float
     tolerance."""
     common = [
-        *tiny("lstm", "copy"),
+        *tiny("lstm", task),
         "trainer.max_steps=4",
         "trainer.limit_train_batches=null",
-        "task.n_train=256",
-        "callbacks.stop_when_solved=false",
+        *options,
     ]
-    _, two_results = run_ddp([*common, "task.batch_size=32", *DDP], tmp_path / "ddp", tmp_path)
-    _, one_results = run_ddp([*common, "task.batch_size=64"], tmp_path / "one", tmp_path)
+    _, two_results = run_ddp(
+        [*common, f"task.batch_size={batch}", *DDP], tmp_path / "ddp", tmp_path
+    )
+    _, one_results = run_ddp([*common, f"task.batch_size={2 * batch}"], tmp_path / "one", tmp_path)
     assert two_results["optimizer_steps"] == one_results["optimizer_steps"] == 4
 
     def weights(name: str) -> dict[str, torch.Tensor]:
@@ -215,7 +228,7 @@ def test_two_processes_with_batch_b_step_as_one_process_with_batch_2b(tmp_path):
     for key in one:
         assert torch.allclose(ddp[key], one[key], atol=1e-6, rtol=1e-5), key
     # and not trivially: the same 4 steps on batches of 32 in one process end elsewhere
-    run_ddp([*common, "task.batch_size=32"], tmp_path / "half", tmp_path)
+    run_ddp([*common, f"task.batch_size={batch}"], tmp_path / "half", tmp_path)
     half = weights("half")
     assert any(not torch.allclose(half[k], one[k], atol=1e-6, rtol=1e-5) for k in one)
 

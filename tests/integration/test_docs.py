@@ -7,9 +7,10 @@ so the docs cannot drift from the code.
   (tests/conftest.py TINY). The experiments themselves run at tiny scale in
   tests/integration/test_experiments.py and the launchers in tests/integration/test_launchers.py
   (both in the slow suite).
-- evaluate, translate, prepare, plot and summarize run in-process on a tiny run (``$RUN``, a
-  seq2seq model with attention on a tsv task) and a tiny sweep (``$SWEEP``, copy runs at two
-  delays with gradient flow); ``data/*.tsv`` and input files are tiny files.
+- evaluate, translate, prepare, plot, summarize and generate run in-process on a tiny run
+  (``$RUN``, a seq2seq model with attention on a tsv task), a tiny language model (``$LM``)
+  and a tiny sweep (``$SWEEP``, copy runs at two delays with gradient flow); ``data/*.tsv``,
+  ``data/*.txt`` and input files are tiny files.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from pathlib import Path
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from seqlab.cli import evaluate, plot, prepare, summarize, translate
+from seqlab.cli import evaluate, generate, plot, prepare, summarize, translate
 from seqlab.engine.run import plan_run
 from tests.conftest import (
     MODEL_SIZE,
     PAIRS,
+    PROSE,
     ROOT,
     TINY,
     TINY_MODEL,
@@ -93,6 +95,8 @@ def tiny_overrides(overrides: list[str]) -> list[str]:
     options = dict(o.split("=", 1) for o in overrides if "=" in o)
     model, task = options.get("model", "lstm"), options.get("task", "copy")
     size = TINY_MODEL.get(MODEL_SIZE.get(model, ""), [])  # a test-only model: its own sizes
+    if options.get("model.tie_embeddings") == "true":  # tied: one size for both
+        size = [*size, "model.embedding_size=16"]
     return [*overrides, *TINY, *TINY_TASK.get(task, []), *size]
 
 
@@ -101,12 +105,21 @@ COMMANDS = documented_commands()
 
 def test_the_docs_show_commands_of_every_entry_point() -> None:
     commands = {parse(line)[0] for _, line in COMMANDS}
-    assert commands == {"train", "evaluate", "translate", "plot", "summarize", "prepare"}
+    assert commands == {
+        "train",
+        "evaluate",
+        "translate",
+        "plot",
+        "summarize",
+        "prepare",
+        "generate",
+    }
 
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A tiny run ($RUN) and a tiny sweep ($SWEEP), made once for every command here."""
+    """A tiny run ($RUN), a tiny language model ($LM) and a tiny sweep ($SWEEP), made once for
+    every command here."""
     root = tmp_path_factory.mktemp("docs")
     data = root / "data"
     data.mkdir()
@@ -116,6 +129,12 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         (root / name).write_text("the dog\na cat\n")
     tsv = [f"task.{k}_path={data / f'{s}.tsv'}" for k, s in (("train", "train"),
            ("valid", "valid"), ("test", "test"))]  # fmt: skip
+    for split in ("train", "valid", "test"):
+        (data / f"{split}.txt").write_text("\n".join(PROSE * 7) + "\n")
+    lm = root / "lm"
+    text = [f"task.{k}_path={data / f'{k}.txt'}" for k in ("train", "valid", "test")]
+    small_lm = ["task.batch_size=4", "training.tbptt_steps=8", *TINY, *TINY_MODEL["recurrent"]]
+    train(["model=lstm", "task=lm", *text, *small_lm], lm)
     sweep = root / "sweep"
     run = sweep / "2_tsv"
     small = [*TINY, *TINY_MODEL["seq2seq"], "task.tokenizer=word"]
@@ -123,13 +142,13 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for job, delay in enumerate((3, 5)):
         options = [f"task.delay={delay}", "diagnostics.gradient_flow=true", "model=vanilla"]
         train([*options, "task=copy", *tiny_overrides(["task=copy"])[1:]], sweep / f"{job}_d")
-    return {"root": root, "RUN": run, "SWEEP": sweep}
+    return {"root": root, "RUN": run, "LM": lm, "SWEEP": sweep}
 
 
 def substitute(words: list[str], artifacts: dict[str, Path]) -> list[str]:
     out = []
     for word in words:
-        for name in ("RUN", "SWEEP"):
+        for name in ("RUN", "LM", "SWEEP"):
             word = word.replace(f"${name}", str(artifacts[name]))
         word = word.replace("file://tests/", f"file://{ROOT}/tests/")
         matches = glob.glob(word.split("=", 1)[-1]) if "*" in word else []
@@ -165,6 +184,7 @@ def test_documented_command_runs(
         "prepare": prepare,
         "plot": plot,
         "summarize": summarize,
+        "generate": generate,
     }[command]
     if command == "prepare":
         words = [*words, *TINY_TASK["tsv"]]  # the tiny files, not data/*.tsv

@@ -5,6 +5,7 @@ Slow: run with ``pytest -m slow``."""
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,13 @@ TINY_EXPERIMENT = {
         "task.max_len=8",
     ],
     "order_matters": ["task.n_train=96", "task.n_val=32", "task.n_test=32"],
+    "language_model": [  # SEQLAB_DATA: the test text as tinyshakespeare/*.txt
+        "task.batch_size=4",
+        "training.tbptt_steps=8",
+        "trainer.val_check_interval=3",
+        "model.hidden_size=16",
+        "model.embedding_size=8",
+    ],
     "tune_copy": [
         "hydra.sweeper.n_trials=2",
         "trainer.val_check_interval=null",
@@ -35,10 +43,11 @@ TINY_EXPERIMENT = {
 }
 FIGURE = {
     "bahdanau": "bleu_vs_length.png",
+    "language_model": "val_bpc.png",
     "order_matters": "metrics.png",
     "tune_copy": "metrics.png",
 }
-JOBS = {"bahdanau": 4, "order_matters": 10, "tune_copy": 2}
+JOBS = {"bahdanau": 4, "language_model": 5, "order_matters": 10, "tune_copy": 2}
 
 
 # Run through the command line by tests/findings/test_experiment_findings.py, which pins
@@ -51,8 +60,13 @@ def test_every_experiment_is_covered():
 
 
 @pytest.mark.parametrize("experiment", sorted(TINY_EXPERIMENT))
-def test_experiment_runs_at_tiny_scale(tmp_path: Path, experiment: str):
+def test_experiment_runs_at_tiny_scale(tmp_path: Path, experiment: str, monkeypatch):
     sweep = tmp_path / "sweep"
+    text = (Path(os.environ["SEQLAB_TEST_DATA"]) / "text.txt").read_text()
+    (tmp_path / "tinyshakespeare").mkdir()
+    for split in ("train", "valid", "test"):
+        (tmp_path / "tinyshakespeare" / f"{split}.txt").write_text(text)
+    monkeypatch.setenv("SEQLAB_DATA", str(tmp_path))
     result = run_cli(
         [
             f"experiment={experiment}",

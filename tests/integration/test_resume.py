@@ -86,24 +86,55 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
         time.sleep(0.02)
 
 
-def train_ce(run_dir: Path) -> list[tuple[int, float]]:
+def train_ce(run_dir: Path, metric: str = "train/ce") -> list[tuple[int, float]]:
     rows = csv.DictReader((run_dir / "metrics.csv").open())
-    return [(int(r["step"]), float(r["train/ce"])) for r in rows if r.get("train/ce")]
+    return [(int(r["step"]), float(r[metric])) for r in rows if r.get(metric)]
 
 
 def weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
 
 
-def assert_same_run(resumed: dict, reference: dict, resumed_dir: Path, reference_dir: Path) -> None:
+def assert_same_run(
+    resumed: dict,
+    reference: dict,
+    resumed_dir: Path,
+    reference_dir: Path,
+    epoch_means: bool = False,
+) -> None:
+    """The same test metrics, per-step losses (metrics.csv and TensorBoard) and final
+    weights; with ``epoch_means``, the same train/ce_epoch rows too (a run resumed inside an
+    epoch: one resumed at an epoch's end misses that epoch's mean, which Lightning logs
+    after the checkpoint, and one stopped at max_steps logs a partial mean there)."""
     tests = {k: v for k, v in reference.items() if k.startswith("test/")}
     assert {k: resumed[k] for k in tests} == tests
     expected = train_ce(reference_dir)
     assert train_ce(resumed_dir) == expected and len(expected) == reference["optimizer_steps"]
+    if epoch_means:
+        means = train_ce(reference_dir, "train/ce_epoch")
+        assert train_ce(resumed_dir, "train/ce_epoch") == means and means
     tensorboard = tensorboard_scalars(resumed_dir / "tensorboard", "train/ce")
     assert tensorboard == tensorboard_scalars(reference_dir / "tensorboard", "train/ce")
     a, b = weights(resumed_dir), weights(reference_dir)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# A language model with random window lengths, dropout and weight drop: its streams' states
+# and positions must resume too (16 windows an epoch).
+LANGUAGE_MODEL = [
+    "model=lstm",
+    "task=lm",
+    "task.train_path=${oc.env:SEQLAB_TEST_DATA}/text.txt",
+    "task.valid_path=${oc.env:SEQLAB_TEST_DATA}/text.txt",
+    "task.test_path=${oc.env:SEQLAB_TEST_DATA}/text.txt",
+    "task.batch_size=8",
+    "training.tbptt_steps=10",
+    "training.tbptt_random_length=true",
+    "model.hidden_size=16",
+    "model.embedding_size=8",
+    "model.dropout=0.1",
+    "model.weight_drop=0.2",
+]
 
 
 CLASSIFICATION = [
@@ -151,6 +182,13 @@ SCHEDULED_SAMPLING = [
             marks=pytest.mark.slow,
         ),
         pytest.param(
+            "language model, killed mid-stream",
+            LANGUAGE_MODEL,
+            signal.SIGKILL,
+            "resume/step=8.ckpt",
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
             "classification, SIGTERM mid-epoch",
             CLASSIFICATION,
             signal.SIGTERM,
@@ -185,7 +223,8 @@ def test_a_stopped_run_resumes_exactly(tmp_path: Path, name, task, stop, waits_f
     assert not (run_dir / "results.json").exists()
     resumed = resume_run(run_dir, [])
     assert resumed["resumed_from"] is not None
-    assert_same_run(resumed, reference, run_dir, tmp_path / "reference")
+    mid_epoch = waits_for != "last.ckpt"
+    assert_same_run(resumed, reference, run_dir, tmp_path / "reference", epoch_means=mid_epoch)
 
 
 def test_a_finished_run_extended_from_its_epoch_end_checkpoint_matches_one_longer_run(

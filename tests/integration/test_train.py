@@ -11,20 +11,34 @@ import pytest
 from hydra.errors import ConfigCompositionException
 
 from seqlab.errors import ConfigError
-from tests.conftest import TINY, TINY_TASK, clean_error, compose_config, tiny, train
+from tests.conftest import TINY, TINY_LM, TINY_TASK, clean_error, compose_config, tiny, train
 from tests.unit.reporting.test_step_scalars import tensorboard_scalars
 
-MODELS = ["vanilla", "lstm", "gru", "bi", "seq2seq", "seq2seq_attention", "bow", "window"]
-TASKS = ["copy", "translation", "tsv", "sentiment", "text_tsv", "tagging"]
+MODELS = [
+    "vanilla",
+    "lstm",
+    "gru",
+    "bi",
+    "seq2seq",
+    "seq2seq_attention",
+    "bow",
+    "window",
+    "mingru",
+    "minlstm",
+]
+MINIMAL = ["mingru", "minlstm"]
+TASKS = ["copy", "translation", "tsv", "sentiment", "text_tsv", "tagging", "lm", "selective_copy"]
 RECURRENT = ["vanilla", "lstm", "gru", "bi"]
 ENCODER_DECODERS = ["seq2seq", "seq2seq_attention"]
 VALID = {
-    "copy": [*RECURRENT, "window", *ENCODER_DECODERS],
+    "copy": [*RECURRENT, "window", *ENCODER_DECODERS, *MINIMAL],
     "translation": ENCODER_DECODERS,
     "tsv": ENCODER_DECODERS,
-    "sentiment": [*RECURRENT, "bow", "window"],
-    "text_tsv": [*RECURRENT, "bow", "window"],
-    "tagging": [*RECURRENT, "window"],
+    "sentiment": [*RECURRENT, "bow", "window", *MINIMAL],
+    "text_tsv": [*RECURRENT, "bow", "window", *MINIMAL],
+    "tagging": [*RECURRENT, "window", *MINIMAL],
+    "lm": ["vanilla", "lstm", "gru", *MINIMAL],
+    "selective_copy": [*RECURRENT, "window", *MINIMAL],
 }
 VALID_PAIRS = [(m, t) for t in TASKS for m in VALID[t]]
 INVALID_PAIRS = [(m, t) for t in TASKS for m in MODELS if m not in VALID[t]]
@@ -37,9 +51,11 @@ SEQ2SEQ_METRICS = {
 }
 METRICS = {
     "copy": {"test/ce", "test/baseline_ce", "test/recall_acc", "test/seq_acc"},
+    "selective_copy": {"test/ce", "test/baseline_ce", "test/recall_acc", "test/seq_acc"},
     "tagging": {"test/acc", "test/acc_ambiguous"},
     "sentiment": {"test/acc", "test/acc_order_dependent", "test/ce"},
     "text_tsv": {"test/acc", "test/ce"},
+    "lm": {"test/ce", "test/ppl", "test/bpc", "test/acc", "test/unigram_ce", "test/unigram_bpc"},
     "translation": SEQ2SEQ_METRICS,
     "tsv": SEQ2SEQ_METRICS,
 }
@@ -70,22 +86,35 @@ def test_every_valid_pair_trains_end_to_end(tmp_path: Path, model: str, task: st
 def test_every_invalid_pair_is_refused_with_the_models_that_can(tmp_path, capsys, model, task):
     cfg = compose_config([f"model={model}", f"task={task}", *TINY_TASK[task]])
     message = clean_error(lambda: train_composed(cfg, tmp_path / "run"), capsys)
+    assert not (tmp_path / "run").exists()
+    if task == "lm" and model == "bi":
+        assert "model=bi is bidirectional: its backward direction reads the tokens after" in message
+        assert "would see the very token it must predict" in message
+        return
     needs = {
         "translation": "needs an output sequence (an encoder-decoder). Models that can: "
         "seq2seq, seq2seq_attention.",
         "tsv": "needs an output sequence (an encoder-decoder). Models that can: seq2seq, "
         "seq2seq_attention.",
         "copy": "needs one output per input step or an output sequence (an encoder-decoder). "
-        "Models that can: bi, gru, lstm, seq2seq, seq2seq_attention, vanilla, window.",
+        "Models that can: bi, gru, lstm, mingru, minlstm, seq2seq, seq2seq_attention, "
+        "vanilla, window.",
         "sentiment": "needs one label per sequence. Models that can: bi, bow, gru, lstm, "
-        "vanilla, window.",
+        "mingru, minlstm, vanilla, window.",
         "text_tsv": "needs one label per sequence. Models that can: bi, bow, gru, lstm, "
-        "vanilla, window.",
+        "mingru, minlstm, vanilla, window.",
         "tagging": "needs one output per input step. Models that can: bi, gru, lstm, "
-        "vanilla, window.",
+        "mingru, minlstm, vanilla, window.",
+        "selective_copy": "needs one output per input step. Models that can: bi, gru, lstm, "
+        "mingru, minlstm, vanilla, window.",
+        "lm": "needs the next token from the ones before it (a left-to-right language model). "
+        "A language model predicts each token from the tokens before it alone",
     }[task]
     assert f"model={model} cannot be trained on task={task}: the task {needs}" in message
-    assert not (tmp_path / "run").exists()
+    if task == "lm":
+        assert message.rstrip().endswith("Models that can: gru, lstm, mingru, minlstm, vanilla."), (
+            message
+        )
 
 
 def train_composed(cfg, run_dir: Path) -> None:
@@ -247,6 +276,16 @@ def test_a_task_stops_once_solved_and_patience_stops_a_plateau(tmp_path: Path):
         (["+trainer.accumulate_grad_batches=4"], "seqlab optimises manually"),
         (["callbacks.resume_every_n_steps=0"], "callbacks.resume_every_n_steps must be >= 1"),
         (["callbacks.resume_keep=0"], "callbacks.resume_keep must be >= 1"),
+        ([*TINY_LM, "training.tbptt_steps=0"], "training.tbptt_steps must be a positive number"),
+        ([*TINY_LM, "training.tbptt_steps=null"], "task=lm trains over windows of"),
+        ([*TINY_LM, "training.tbptt_steps=400"], "shorter than one window of"),
+        ([*TINY_LM, "task.batch_size=2000"], "shorter than one window of"),
+        ([*TINY_LM, "task.level=bytes"], "task.level='bytes' is unknown"),
+        ([*TINY_LM, "model.tie_embeddings=true"], "model.embedding_size must equal"),
+        ([*TINY_LM, "model.weight_drop=1.5"], "model.weight_drop is a probability"),
+        (["model.tie_embeddings=true", "model.embedding_size=128"], "applies to language models"),
+        (["training.tbptt_random_length=true"], "applies to task=lm only"),
+        ([*TINY_LM, "task.eval_streams=0"], "task.eval_streams must be >= 1"),
     ],
 )
 def test_bad_input_stops_before_training(tmp_path, capsys, earlier_run, overrides, message):
@@ -265,6 +304,7 @@ BAD_FILES = {
     "label": b"good\tpositive\nfine\tmaybe\n",
     "empty_side": b"the dog\tle chien\n\tun chat\n",
     "columns": b"a\tb\tc\n",
+    "blank": b"\n \n\n",
 }
 
 
@@ -281,6 +321,10 @@ BAD_FILES = {
         ("tsv", "empty_side", "empty_side.tsv:2: the source side is empty"),
         ("tsv", "columns", "columns.tsv:1: 3 tab-separated columns"),
         ("tsv", "latin1", "latin1.tsv:1: not valid UTF-8"),
+        ("lm", "missing", "missing.tsv does not exist"),
+        ("lm", "empty", "empty.tsv holds no text (it is empty or only whitespace)"),
+        ("lm", "blank", "blank.tsv holds no text"),
+        ("lm", "latin1", "latin1.tsv:1: not valid UTF-8"),
     ],
 )
 def test_bad_data_files_stop_with_file_and_line(tmp_path, capsys, earlier_run, task, file, message):
@@ -289,7 +333,7 @@ def test_bad_data_files_stop_with_file_and_line(tmp_path, capsys, earlier_run, t
     bad = tmp_path / f"{file}.tsv"
     if BAD_FILES[file] is not None:
         bad.write_bytes(BAD_FILES[file])
-    model = "lstm" if task == "text_tsv" else "seq2seq"
+    model = "seq2seq" if task == "tsv" else "lstm"
     labels = ["task.labels=[negative,positive]"] if task == "text_tsv" else []
     cfg = compose_config(
         [
@@ -299,6 +343,7 @@ def test_bad_data_files_stop_with_file_and_line(tmp_path, capsys, earlier_run, t
             f"task.valid_path={good}",
             f"task.test_path={bad}",
             *labels,
+            *(["training.tbptt_steps=4"] if task == "lm" else []),
             *TINY,
         ]
     )

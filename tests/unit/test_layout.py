@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("inference",),
     ("cli",),
     # the ``python -m seqlab.<command>`` entry points: three lines each, calling seqlab.cli
-    ("train", "evaluate", "translate", "plot", "summarize", "prepare"),
+    ("train", "evaluate", "translate", "plot", "summarize", "prepare", "generate"),
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

@@ -10,7 +10,7 @@ from seqlab.errors import ConfigError
 from seqlab.models.baselines import BagOfWordsConfig, WindowConfig
 from seqlab.models.encoder_decoder import Seq2SeqConfig
 from seqlab.models.rnn import RNNConfig
-from seqlab.spec import PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
+from seqlab.spec import NEXT_TOKEN, PER_STEP, SEQ2SEQ, SEQUENCE, TaskSpec
 from seqlab.tasks.copy import CopyConfig
 from seqlab.tasks.sentiment import SentimentConfig
 from seqlab.tasks.translation import TranslationConfig
@@ -18,8 +18,10 @@ from seqlab.tasks.translation import TranslationConfig
 
 def test_shipped_models_are_read_from_their_declarations():
     models = shipped_models()
-    assert models["lstm"] == (PER_STEP, SEQUENCE) and models["bow"] == (SEQUENCE,)
-    assert models["seq2seq_attention"] == (SEQ2SEQ,) and len(models) == 8
+    assert models["lstm"] == (PER_STEP, SEQUENCE, NEXT_TOKEN) and models["bow"] == (SEQUENCE,)
+    assert models["bi"] == (PER_STEP, SEQUENCE)  # it reads ahead: never a language model
+    assert models["seq2seq_attention"] == (SEQ2SEQ,) and len(models) == 10
+    assert models["mingru"] == (PER_STEP, SEQUENCE, NEXT_TOKEN)
 
 
 def test_the_task_chooses_the_output_a_model_can_produce():

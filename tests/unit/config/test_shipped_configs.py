@@ -29,6 +29,8 @@ VALID_TASK = {
     "seq2seq_attention": "translation",
     "bow": "sentiment",
     "window": "copy",
+    "mingru": "lm",
+    "minlstm": "sentiment",
 }
 VALID_MODEL = {
     "copy": "lstm",
@@ -37,6 +39,8 @@ VALID_MODEL = {
     "sentiment": "bow",
     "text_tsv": "gru",
     "tagging": "bi",
+    "lm": "vanilla",
+    "selective_copy": "mingru",
 }
 
 

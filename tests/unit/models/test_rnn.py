@@ -11,7 +11,7 @@ from seqlab.errors import ConfigError
 from seqlab.models.padding import last_position, real_mask, reverse_padded
 from seqlab.models.recurrent import RecurrentConfig
 from seqlab.models.rnn import RecurrentClassifier, RecurrentTagger, RNNConfig
-from seqlab.spec import PER_STEP, SEQUENCE, TaskSpec
+from seqlab.spec import NEXT_TOKEN, PER_STEP, SEQUENCE, TaskSpec
 
 
 def test_reverse_padded_reverses_within_length_and_is_an_involution():
@@ -64,7 +64,9 @@ def test_the_config_builds_the_head_the_task_asks_for():
     classifier = config.build(TaskSpec("s", SEQUENCE, vocab_size=7, num_classes=2))
     assert isinstance(tagger, RecurrentTagger) and isinstance(classifier, RecurrentClassifier)
     assert classifier.pooling == "max" and classifier.head.out_features == 2
-    assert RNNConfig.outputs == (PER_STEP, SEQUENCE) and RNNConfig.carries_state
+    language_model = config.build(TaskSpec("l", NEXT_TOKEN, vocab_size=7, num_classes=7))
+    assert isinstance(language_model, RecurrentTagger) and language_model.head.out_features == 7
+    assert RNNConfig.outputs == (PER_STEP, SEQUENCE, NEXT_TOKEN) and RNNConfig.carries_state
 
 
 @pytest.mark.parametrize(

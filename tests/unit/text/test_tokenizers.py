@@ -6,12 +6,15 @@ import pytest
 
 from seqlab.data.pairs import Tokenization
 from seqlab.errors import ConfigError
+from seqlab.text.lines import LineDecoder, decode_text
 from seqlab.text.tokenizers import (
+    CharTokenizer,
     SentencePieceTokenizer,
     Tokenizer,
     WordTokenizer,
     tokenizer_from_state,
 )
+from seqlab.text.vocab import EOS_ID, Vocab
 
 TEXTS = [
     "Two young, White males are outside near many bushes.",
@@ -78,3 +81,19 @@ def test_bad_tokenization_options_are_refused():
         Tokenization(sentencepiece_model="char").check()
     with pytest.raises(ConfigError, match="task.vocab_size must be >= 8"):
         Tokenization(vocab_size=2).check()
+
+
+def test_characters_are_tokens_spaces_included_and_decode_exactly():
+    tokenizer = CharTokenizer(lowercase=True)
+    assert tokenizer.encode("Ab c") == ["a", "b", " ", "c"]
+    assert tokenizer.decode(["a", " ", "b"]) == "a b"
+    restored = tokenizer_from_state(tokenizer.state())
+    assert isinstance(restored, CharTokenizer) and restored.lowercase
+
+
+def test_ids_become_text_token_by_token():
+    vocab = Vocab(["the", "cat", "sat"])
+    decoder = LineDecoder(vocab, Tokenizer())
+    pieces = [decoder.add(i) for i in [4, 5, EOS_ID, 6]]
+    assert pieces == ["the", " cat", "\n", "sat"]  # words joined by spaces, <eos> a line end
+    assert decode_text([4, 5, EOS_ID, 6, 4], vocab, Tokenizer()) == "the cat\nsat the"
