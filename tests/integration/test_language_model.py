@@ -109,8 +109,13 @@ def test_evaluate_scores_a_language_model_as_training_did(lm_run: Path, tmp_path
 @pytest.mark.parametrize(
     "options",
     [
-        ["task.level=word", "model=gru", "task.eval_streams=3"],
-        ["task.level=sentencepiece", "task.vocab_size=40", "model=vanilla"],
+        pytest.param(
+            ["task.level=word", "model=gru", "task.eval_streams=3"], marks=pytest.mark.slow
+        ),
+        pytest.param(
+            ["task.level=sentencepiece", "task.vocab_size=40", "model=vanilla"],
+            marks=pytest.mark.slow,
+        ),
         [
             "model.embedding_size=16",
             "model.hidden_size=16",
