@@ -2,9 +2,11 @@
 
 Each model family is one module holding its config class (the ``model`` group's schema and
 builder, named by ``_target_`` in configs/model/*.yaml) and its ``nn.Module`` classes:
-``rnn`` (vanilla, lstm, gru, bi), ``encoder_decoder`` (seq2seq, seq2seq_attention) and
-``baselines`` (bow, window). ``recurrent``, ``cells``, ``attention``, ``padding``,
-``sampled_decoder`` and ``search`` are their building blocks.
+``rnn`` (vanilla, lstm, gru, bi), ``encoder_decoder`` (seq2seq, seq2seq_attention),
+``minimal`` (mingru, minlstm: parallel over time) and ``baselines`` (bow, window).
+``recurrent``, ``cells``, ``attention``, ``attention_decoder``, ``padding``,
+``regularization``, ``sampled_decoder``, ``sampling`` and ``search`` are their building
+blocks.
 """
 
 from torch import nn

@@ -106,10 +106,16 @@ def generate_copy(
     inputs = torch.zeros(n, length, dtype=torch.long)
     inputs[:, :n_recall] = symbols
     inputs[:, n_recall + delay - 1] = alphabet + 1  # the delimiter
-    targets = torch.zeros(n, length, dtype=torch.long)
-    targets[:, -n_recall:] = symbols
-    focus = torch.zeros(n, length, dtype=torch.bool)
-    focus[:, -n_recall:] = True
+    return recall_batch(inputs, symbols)
+
+
+def recall_batch(inputs: torch.Tensor, symbols: torch.Tensor) -> Batch:
+    """The batch of a copy-style task from its inputs (n, L) and the (n, K) symbols to
+    recall: targets blank but for the symbols at the last K positions, the focus there."""
+    targets = torch.zeros_like(inputs)
+    targets[:, -symbols.size(1) :] = symbols
+    focus = torch.zeros_like(inputs, dtype=torch.bool)
+    focus[:, -symbols.size(1) :] = True
     return {"inputs": inputs, "targets": targets, "focus": focus}
 
 

@@ -17,7 +17,7 @@ import lightning as L
 import torch
 
 from seqlab.spec import PER_STEP, Batch
-from seqlab.tasks.copy import CopyConfig, CopyDataModule
+from seqlab.tasks.copy import CopyConfig, CopyDataModule, recall_batch
 
 
 @dataclass
@@ -48,11 +48,7 @@ def generate_selective_copy(
     inputs = torch.zeros(n, length, dtype=torch.long)
     inputs.scatter_(1, positions, symbols)
     inputs[:, region] = alphabet + 1  # the delimiter
-    targets = torch.zeros(n, length, dtype=torch.long)
-    targets[:, -n_recall:] = symbols
-    focus = torch.zeros(n, length, dtype=torch.bool)
-    focus[:, -n_recall:] = True
-    return {"inputs": inputs, "targets": targets, "focus": focus}
+    return recall_batch(inputs, symbols)
 
 
 class SelectiveCopyDataModule(CopyDataModule):

@@ -25,6 +25,14 @@ TINY_EXPERIMENT = {
         "task.max_len=8",
     ],
     "order_matters": ["task.n_train=96", "task.n_val=32", "task.n_test=32"],
+    "parallel_over_time": ["task.delay=5", "task.n_train=96", "task.n_recall=3"],
+    "parallel_over_time_accuracy": [
+        "task.delay=5",
+        "task.n_train=96",
+        "task.n_val=32",
+        "task.n_test=32",
+        "trainer.val_check_interval=3",
+    ],
     "language_model": [  # SEQLAB_DATA: the test text as tinyshakespeare/*.txt
         "task.batch_size=4",
         "training.tbptt_steps=8",
@@ -45,9 +53,18 @@ FIGURE = {
     "bahdanau": "bleu_vs_length.png",
     "language_model": "val_bpc.png",
     "order_matters": "metrics.png",
+    "parallel_over_time": "train_tokens_per_s_by_delay.png",
+    "parallel_over_time_accuracy": "test_recall_acc_by_delay.png",
     "tune_copy": "metrics.png",
 }
-JOBS = {"bahdanau": 4, "language_model": 5, "order_matters": 10, "tune_copy": 2}
+JOBS = {
+    "bahdanau": 4,
+    "language_model": 5,
+    "order_matters": 10,
+    "parallel_over_time": 4,  # the four models at the one delay given
+    "parallel_over_time_accuracy": 8,  # four models x two tasks
+    "tune_copy": 2,
+}
 
 
 # Run through the command line by tests/findings/test_experiment_findings.py, which pins
