@@ -19,8 +19,10 @@ Sections
              and LSTM fixed-context decoders and a GRU attention decoder; greedy and beam-5
              decoding in sentences/s.
   attention  teacher-forced RNNsearch against RNNenc at the bahdanau experiment's sizes
-             (GRU 128, batch 64, source length 30): the attention decoder's step loop and
-             its hoisted loop side by side; training tokens/s and the ratios.
+             (GRU 128, batch 64, source length 30): the attention decoder as seqlab runs it
+             and as its definition (one step call per position), RNNsearch with a
+             one-directional encoder, Luong's general attention with and without input
+             feeding; training tokens/s and the ratios.
   lm         a character-level language model at the language_model experiment's sizes
              (embedding 128, one layer of 512, 32 streams, windows of 100): stateful
              truncated BPTT through seqlab's path (task=lm's objective and stream loader)

@@ -28,6 +28,7 @@ GPU_PAIRS = [
     ("lstm", "text_tsv", []),
     ("seq2seq", "translation", ["training.teacher_forcing=0.5"]),
     ("seq2seq_attention", "translation", ["training.teacher_forcing=0.5"]),
+    ("seq2seq_attention", "translation", []),  # the attention recurrence (hand-written backward)
     ("seq2seq_attention", "tsv", ["task.tokenizer=word"]),
     ("lstm", "copy", ["training.tbptt_steps=5"]),
 ]

@@ -23,6 +23,7 @@ from tests.conftest import clean_error, compose_config, tiny, train
         ("gru", "copy", ["model.impl=explicit"]),  # seqlab's gate-level cells
         ("seq2seq", "translation", ["training.teacher_forcing=0.5"]),  # sampled decoder
         ("seq2seq_attention", "translation", ["training.teacher_forcing=0.5"]),  # step loop
+        ("seq2seq_attention", "translation", []),  # the attention recurrence, in float32
     ],
 )
 def test_bf16_mixed_runs_under_autocast_with_finite_losses(
