@@ -32,6 +32,7 @@ def no_plugins(parent_missing: bool):
     [
         ["-m", "hydra/sweeper=optuna", "model=gru"],
         ["experiment=tune_copy"],
+        ["experiment=bahdanau"],  # its four jobs run two at a time (joblib)
         ["-m", "hydra/launcher=joblib", "seed=1,2"],
         ["-m", "hydra/launcher=slurm"],
     ],
@@ -55,3 +56,4 @@ def test_a_missing_plugin_is_named_with_the_install_command(
 def test_installed_plugins_and_plain_runs_pass_the_check() -> None:
     assert train.check_sweep_plugins(["experiment=tune_copy", "hydra/launcher=joblib"]) is None
     assert train.check_sweep_plugins(["model=lstm", "task=copy", "experiment=bahdanau"]) is None
+    assert train.check_sweep_plugins(["model=lstm", "task=copy"]) is None
