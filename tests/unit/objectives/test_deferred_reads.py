@@ -107,3 +107,46 @@ def test_a_bad_step_on_the_device_is_skipped_and_stops_the_run(tmp_path, monkeyp
     with pytest.raises(NonFiniteLossError, match=r"became nan at optimizer step 2 \(epoch 0"):
         train(RUN, tmp_path / "run")
     assert updates == [True, True, False]  # the third step changed nothing; then the read
+
+
+@pytest.mark.slow
+def test_the_whole_training_loop_reads_values_only_at_flushes_and_epoch_ends(
+    tmp_path: Path, monkeypatch, deferred
+):
+    """Between the steps too (Lightning's hooks, logging, the loaders): every read of a
+    tensor's value from the first training step to the end of fit, with the step it happened
+    at. Reads belong to the burst flushes (every trainer.log_every_n_steps steps) or to the
+    epoch ends (checkpoint, epoch metrics), never to the steps in between."""
+    steps_of_reads: list[int] = []
+    state = {"on": False, "step": -1}
+    for name in READS:
+        real = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _real=real, **kwargs):  # type: ignore[no-untyped-def]
+            if state["on"]:
+                steps_of_reads.append(state["step"])
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    step, test_step = per_step.PerStepObjective.training_step, per_step.PerStepObjective.test_step
+
+    def counted_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+        state["on"], state["step"] = True, state["step"] + 1
+        return step(self, batch, batch_idx)
+
+    def testing(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+        state["on"] = False
+        return test_step(self, batch, batch_idx)
+
+    monkeypatch.setattr(per_step.PerStepObjective, "training_step", counted_step)
+    monkeypatch.setattr(per_step.PerStepObjective, "test_step", testing)
+    run = [r for r in RUN if not r.startswith(("trainer.max_epochs", "trainer.log_every"))]
+    train([*run, "trainer.max_epochs=3", "trainer.log_every_n_steps=5"], tmp_path / "run")
+    steps_per_epoch = (state["step"] + 1) // 3
+    quiet = [
+        s
+        for s in steps_of_reads
+        if (s + 1) % 5 != 0 and (s + 1) % steps_per_epoch != 0 and s != 0  # between events
+    ]
+    assert state["step"] + 1 == 3 * steps_per_epoch and steps_of_reads, steps_of_reads
+    assert not quiet, sorted(set(quiet))
