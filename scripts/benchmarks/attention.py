@@ -19,7 +19,10 @@ from benchmarks.seq2seq import translation_batches
 
 
 def bahdanau_model(
-    vocab: tuple[int, int], attention: str, input_feeding: bool = True, bidirectional=None
+    vocab: tuple[int, int],
+    attention: str,
+    input_feeding: bool = True,
+    bidirectional: bool | None = None,
 ):
     """configs/experiment/bahdanau.yaml: GRU 128, embeddings 64, attention 128, the
     attention models' encoder bidirectional (unless ``bidirectional`` says)."""
