@@ -22,7 +22,8 @@ Sections
              (GRU 128, batch 64, source length 30): the attention decoder as seqlab runs it
              and as its definition (one step call per position), RNNsearch with a
              one-directional encoder, Luong's general attention with and without input
-             feeding; training tokens/s and the ratios.
+             feeding; training tokens/s and the ratios, and each model's matrix-multiply
+             FLOPs a step over RNNenc's (the speed ratio at RNNenc's FLOPs per second).
   lm         a character-level language model at the language_model experiment's sizes
              (embedding 128, one layer of 512, 32 streams, windows of 100): stateful
              truncated BPTT through seqlab's path (task=lm's objective and stream loader)

@@ -4,7 +4,11 @@ decoder as seqlab runs it (seqlab/models/attention_decoder.py: one autograd func
 hand-written backward) and as its definition (one :meth:`Seq2Seq.step` per position), RNNsearch
 with a one-directional encoder (the decoder's share of the cost, apart from the second
 encoder direction), and Luong's general attention with and without input feeding; training
-tokens/s and the ratios."""
+tokens/s and the ratios. Beside each ratio, the matrix-multiply FLOPs of one training step
+(forward and backward, counted by torch.utils.flop_counter) over RNNenc's: the speed ratio a
+side would have at RNNenc's FLOPs per second, and so the ceiling of what a faster
+implementation of the same model can reach; speed ratio / FLOP ratio is its efficiency
+relative to RNNenc."""
 
 from __future__ import annotations
 
@@ -51,6 +55,24 @@ def step_loop_logits(model, b: dict) -> torch.Tensor:
     return torch.stack(logits, 1)
 
 
+def step_gflops(model, batches: list[dict], step_loop: bool = False) -> float:
+    """Matrix-multiply GFLOPs of one training step (forward and backward) as
+    :func:`train_seconds` runs it, the mean over ``batches``. Element-wise work (the additive
+    energies' σ, the cells' gates) is not counted."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        for b in batches:
+            if step_loop:
+                logits = step_loop_logits(model, b)
+            else:
+                logits = model(b["src"], b["src_lengths"], b["tgt_in"])
+            F.cross_entropy(logits.flatten(0, 1), b["tgt_out"].flatten(), ignore_index=0).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / len(batches) / 1e9
+
+
 def train_seconds(model, batches: list[dict], steps: int, step_loop: bool = False) -> float:
     optimizer = plain_adam(model)
     start = time.perf_counter()
@@ -73,6 +95,15 @@ def bench_attention(args: argparse.Namespace) -> dict:
     tokens = sum(int(b["src_lengths"].sum()) + int((b["tgt_out"] != 0).sum()) for b in batches)
     tokens_per_batch = tokens / len(batches)
     steps = max(args.steps // 10, 4)
+    models = {
+        "fixed_context": lambda: bahdanau_model(sizes, "none"),
+        "attention": lambda: bahdanau_model(sizes, "additive"),
+        "attention_one_direction": lambda: bahdanau_model(sizes, "additive", bidirectional=False),
+        "luong_general_no_feeding": lambda: bahdanau_model(sizes, "general", input_feeding=False),
+        "luong_general_feeding": lambda: bahdanau_model(sizes, "general"),
+    }
+    gflops = {name: step_gflops(make(), batches) for name, make in models.items()}
+    gflops["attention_step_loop"] = step_gflops(models["attention"](), batches, step_loop=True)
     sides = {
         "fixed_context": lambda: train_seconds(bahdanau_model(sizes, "none"), batches, steps),
         "attention_step_loop": lambda: train_seconds(
@@ -99,13 +130,20 @@ def bench_attention(args: argparse.Namespace) -> dict:
     for name, seconds in times.items():
         rate = tokens_per_batch * steps / sorted(seconds)[len(seconds) // 2]
         report[f"{name}_tok_s"] = rate
-        print(f"  {name:<22} {rate:>10,.0f} training tokens/s", flush=True)
+        report[f"{name}_step_gflops"] = gflops[name]
+        print(
+            f"  {name:<24} {rate:>10,.0f} training tokens/s, {gflops[name]:.2f} GFLOP a step",
+            flush=True,
+        )
     for name in list(sides)[1:]:
         spread = ratio_spread(times[name], times["fixed_context"], f"{name}/fixed")
+        flop_ratio = gflops["fixed_context"] / gflops[name]
         report[f"{name}_over_fixed"] = spread
+        report[f"{name}_flop_ratio"] = flop_ratio
         print(
             f"  {name}/fixed_context speed {spread['median']:.3f} "
-            f"[{spread['min']:.3f}-{spread['max']:.3f}]",
+            f"[{spread['min']:.3f}-{spread['max']:.3f}], FLOP ratio {flop_ratio:.3f} "
+            f"(efficiency {spread['median'] / flop_ratio:.2f})",
             flush=True,
         )
     spread = ratio_spread(times["attention"], times["attention_step_loop"], "attention")

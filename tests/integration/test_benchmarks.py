@@ -57,3 +57,18 @@ def test_every_section_is_a_module_of_the_package():
     benchmark = _benchmark()
     for section in benchmark.SECTIONS:
         assert callable(getattr(_section(section), f"bench_{section}")), section
+
+
+def test_attention_flop_count_sees_inside_the_hand_written_decoder():
+    """The attention section's FLOP ratio counts the multiplies of the autograd function's
+    forward and backward: the function and its definition (the step loop) do the same work
+    but for W_c c_i (per target step) against W_c h_j (per source position)."""
+    attention = _section("attention")
+    batches, source_vocab, target_vocab = _section("seq2seq").translation_batches(2, 4, 6)
+    vocab = (source_vocab, target_vocab)
+    model = attention.bahdanau_model(vocab, "additive")
+    as_run = attention.step_gflops(model, batches)
+    definition = attention.step_gflops(model, batches, step_loop=True)
+    fixed = attention.step_gflops(attention.bahdanau_model(vocab, "none"), batches)
+    assert as_run == pytest.approx(definition, rel=0.05)
+    assert fixed < 0.7 * as_run  # the second encoder direction and the wider context
