@@ -6,15 +6,18 @@ setup).
     python scripts/profile_gpu.py --out DIR [--cell lstm] [--steps 30]
 
 Writes, per side, DIR/<side>.txt: wall time per step, host-device synchronisations and
-copies per step (cudaStreamSynchronize, cudaMemcpy*, cudaDeviceSynchronize), and the top
-operators by self CPU time; and DIR/<side>_syncs.txt: every place in Python that made the
-host wait for the GPU (torch.cuda's sync debug mode), with how often. Needs a CUDA GPU.
+copies per step (cudaStreamSynchronize, cudaMemcpy*, cudaDeviceSynchronize; set-up
+included), and the top operators by self CPU time; and DIR/<side>_syncs.txt: every place in
+Python that made the host wait for the GPU (torch.cuda's sync debug mode), with how often in a
+run of N steps and of 2N: a place whose count grows by N waits at every step, one whose count
+stays waits once (set-up, epoch ends). Needs a CUDA GPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import re
 import sys
 import time
 import traceback
@@ -32,6 +35,9 @@ from benchmarks.gpu import GPU_EMBEDDING, GPU_HIDDEN, CudnnTagger, gpu_loop
 
 SYNCS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize")
 COPIES = ("cudaMemcpyAsync", "cudaMemcpy")
+# operators that copy between host and device or read a value back
+WAITING_OPS = ("aten::copy_", "aten::_local_scalar_dense", "aten::nonzero")
+TORCH_FRAME = re.compile(r"(^|/)torch/|^<built-in|^nn\.Module:")
 
 
 def sides(cell: str, data: dict, batch: int, steps: int) -> dict:
@@ -75,6 +81,18 @@ def sync_sites(side) -> collections.Counter:  # type: ignore[no-untyped-def]
     return sites
 
 
+def waits_by_stack(prof: profile) -> str:
+    """The profile's copies, reads and synchronisations grouped by their Python stacks
+    (torch's own frames left out), with the average host time of each: a long one waited."""
+    rows = []
+    for event in prof.key_averages(group_by_stack_n=15):
+        if event.key in SYNCS + COPIES + WAITING_OPS:
+            stack = " <- ".join(f for f in event.stack if not TORCH_FRAME.search(f))
+            average = event.cpu_time_total / max(1, event.count)
+            rows.append(f"{event.count:5d} x {event.key} ({average:.0f} us avg)  {stack}")
+    return "\n".join(sorted(rows, reverse=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -90,7 +108,11 @@ def main() -> None:
         started = time.perf_counter()
         seconds = side()
         wall = time.perf_counter() - started
-        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        with profile(
+            activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA],
+            with_stack=True,  # the stacks need the verbose config (pytorch/pytorch#100253)
+            experimental_config=torch._C._profiler._ExperimentalConfig(verbose=True),
+        ) as prof:
             side()
         events = prof.key_averages()
         counts = {e.key: e.count for e in events}
@@ -102,11 +124,20 @@ def main() -> None:
             f"per step: syncs {syncs}, copies {copies}",
             "",
             events.table(sort_by="self_cpu_time_total", row_limit=40),
+            "",
+            "Host-device copies and waits by Python stack (a copy from pageable host memory",
+            "waits for the stream too, without a cudaStreamSynchronize: a long average here):",
+            waits_by_stack(prof),
         ]
         (args.out / f"{name}.txt").write_text("\n".join(lines))
         print(lines[0] + "\n  " + lines[1], flush=True)
-        sites = sync_sites(side)
-        report = [f"{count:5d}  {site}" for site, count in sites.most_common()]
+        once = sync_sites(side)
+        twice = sync_sites(sides(args.cell, data, batch, 2 * args.steps)[name])
+        report = [
+            f"{(twice[site] - once[site]) / args.steps:5.2f}/step  {once[site]:4d} in "
+            f"{args.steps} steps, {twice[site]:4d} in {2 * args.steps}  {site}"
+            for site in sorted(twice | once, key=lambda s: once[s] - twice[s])
+        ]
         (args.out / f"{name}_syncs.txt").write_text("\n".join(report) + "\n")
         print("  sync sites:\n    " + "\n    ".join(report[:8]), flush=True)
 
