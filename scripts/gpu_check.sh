@@ -34,7 +34,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
     echo "== profile (LSTM)"
     python3 scripts/profile_gpu.py --out "$OUT/profile" --cell lstm || status=1
     echo "== gpu benchmark"
-    python3 scripts/benchmark.py --only gpu --json "$OUT/gpu.json" || status=1
+    python3 scripts/benchmark.py --only gpu --steps 100 --repeats 3 --json "$OUT/gpu.json" || status=1
     echo "== GPU suite"
     python3 -m pytest tests/integration/test_gpu.py -q || status=1
     exit $status
