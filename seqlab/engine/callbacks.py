@@ -11,7 +11,14 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, Timer
+from lightning.pytorch.callbacks import (
+    EarlyStopping,
+    ModelCheckpoint,
+    RichProgressBar,
+    Timer,
+    TQDMProgressBar,
+)
+from lightning.pytorch.callbacks.progress.rich_progress import _RICH_AVAILABLE
 from torch.utils.data import DataLoader
 
 from seqlab.config.checks import require_choice
@@ -134,7 +141,9 @@ def build_callbacks(
             )
         )
     callbacks += [TrackDataPosition(), BatchesOnDevice(), resumable, preemption]
-    if config.log_every_seconds is not None and not progress_bar:
+    if progress_bar:
+        callbacks.append(training_progress_bar())
+    elif config.log_every_seconds is not None:
         callbacks.append(ProgressLog(config.log_every_seconds, throughput))
     return RunCallbacks(checkpoint, throughput, preemption, callbacks)
 
@@ -170,6 +179,29 @@ class BatchesOnDevice(L.Callback):
 
     def on_test_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.place(trainer.test_dataloaders, module.device)
+
+
+class ShowsReadTrainingLoss:
+    """A progress bar mixin: the bar shows train/ce as the objective last read it back
+    (``shown_train_loss``), so the bar itself reads nothing from the device."""
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        metrics = super().get_metrics(trainer, pl_module)  # type: ignore[misc]
+        loss = getattr(pl_module, "shown_train_loss", None)
+        return metrics if loss is None else {"train/ce": loss, **metrics}  # first, as before
+
+
+class TrainingProgressBar(ShowsReadTrainingLoss, RichProgressBar):
+    """Lightning's rich progress bar (its default where rich is installed)."""
+
+
+class TrainingTqdmBar(ShowsReadTrainingLoss, TQDMProgressBar):
+    """Lightning's tqdm progress bar (its default without rich)."""
+
+
+def training_progress_bar() -> L.Callback:
+    """The progress bar Lightning would choose, showing seqlab's read-back training loss."""
+    return TrainingProgressBar() if _RICH_AVAILABLE else TrainingTqdmBar()
 
 
 class TrainingThroughput(L.Callback):

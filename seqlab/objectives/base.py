@@ -95,6 +95,9 @@ class SeqlabObjective(L.LightningModule):
         # The validation metric that picks the best checkpoint (and drives a plateau schedule)
         self.monitor: tuple[str, str] = ("val/ce", "min")
         self.last_train_loss: float | Tensor = float("nan")
+        # The training loss the progress bar shows (seqlab.engine.callbacks.TrainingProgressBar):
+        # a value already read back, every trainer.log_every_n_steps steps
+        self.shown_train_loss: float | None = None
         # On a GPU, the step's loss and gradient norm stay on the device (see optimize)
         self.defer_reads = False
         self._unread: list[tuple[int, int, Tensor]] = []  # (step, epoch, [loss, norm])
@@ -232,6 +235,7 @@ class SeqlabObjective(L.LightningModule):
             return
         unread, self._unread = self._unread, []
         values = torch.stack([v for _, _, v in unread]).tolist()
+        self.shown_train_loss = values[-1][0]
         for (step, epoch, _), (loss, norm) in zip(unread, values, strict=True):
             where = f"optimizer step {step} (epoch {epoch}; read back after the steps since)"
             advice = (
@@ -298,8 +302,10 @@ class SeqlabObjective(L.LightningModule):
         self, loss: float | Tensor, extra: dict[str, float] | None = None
     ) -> None:
         """Per-step loss (and extras) to the loggers; the epoch mean as train/ce_epoch; the
-        progress bar (when there is one) refreshed every trainer.log_every_n_steps batches.
-        On a GPU ``loss`` stays a device tensor (read back with the step scalars)."""
+        progress bar's value refreshed every trainer.log_every_n_steps batches. On a GPU
+        ``loss`` stays a device tensor (read back with the step scalars). Not through
+        ``self.log``: Lightning would read a logged tensor's value back at every later batch
+        end and bar refresh (a host-device synchronisation a step on a GPU)."""
         if isinstance(loss, Tensor) and not self.defer_reads:
             loss = float(loss)
         self.last_train_loss = loss
@@ -308,9 +314,9 @@ class SeqlabObjective(L.LightningModule):
             self._epoch_loss, self._epoch_loss_epoch = [0.0, 0], self.current_epoch
         self._epoch_loss[0] += loss
         self._epoch_loss[1] += 1
-        shown = self.trainer.progress_bar_callback is not None
-        if shown and self.trainer.global_step % max(1, self.trainer.log_every_n_steps) == 0:
-            self.log("train/ce", loss, prog_bar=True, logger=False)
+        every = max(1, self.trainer.log_every_n_steps)
+        if isinstance(loss, float) and self.trainer.global_step % every == 0:
+            self.shown_train_loss = loss  # on a GPU: when the burst is read back (settle)
 
     def on_train_start(self) -> None:
         self.step_scalars.flush_every = max(1, self.trainer.log_every_n_steps)

@@ -4,11 +4,18 @@ solved or after a plateau."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-from seqlab.engine.callbacks import CallbacksConfig, build_callbacks, check_monitored_metrics
+from seqlab.engine.callbacks import (
+    CallbacksConfig,
+    ProgressLog,
+    ShowsReadTrainingLoss,
+    build_callbacks,
+    check_monitored_metrics,
+)
 from seqlab.errors import ConfigError
 from seqlab.spec import PER_STEP, TaskSpec
 
@@ -43,3 +50,22 @@ def test_the_monitored_metric_must_be_logged():
         ConfigError, match="callbacks.monitor=val/bleu is not logged.*val/ce, val/acc"
     ):
         check_monitored_metrics(CallbacksConfig(monitor="val/bleu"), ["val/ce", "val/acc"])
+
+
+def test_the_progress_bar_shows_the_loss_already_read_back(tmp_path: Path):
+    """The bar takes train/ce from the objective's ``shown_train_loss`` (a float, read back
+    with the step scalars), never from a logged device tensor that Lightning would read at
+    every batch end (a host-device synchronisation a step on a GPU)."""
+    with_bar = build_callbacks(CallbacksConfig(), SOLVABLE, tmp_path, progress_bar=True)
+    bars = [c for c in with_bar.all if isinstance(c, ShowsReadTrainingLoss)]
+    assert len(bars) == 1 and not [c for c in with_bar.all if isinstance(c, ProgressLog)]
+    trainer = SimpleNamespace(progress_bar_metrics={"val/ce": 0.5}, loggers=[])
+    module = SimpleNamespace(shown_train_loss=None)
+    assert bars[0].get_metrics(trainer, module) == {"val/ce": 0.5}
+    module.shown_train_loss = 1.25
+    assert list(bars[0].get_metrics(trainer, module).items()) == [
+        ("train/ce", 1.25),
+        ("val/ce", 0.5),
+    ]
+    without = build_callbacks(CallbacksConfig(), SOLVABLE, tmp_path, progress_bar=False)
+    assert not [c for c in without.all if isinstance(c, ShowsReadTrainingLoss)]

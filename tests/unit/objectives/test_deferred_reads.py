@@ -109,15 +109,16 @@ def test_a_bad_step_on_the_device_is_skipped_and_stops_the_run(tmp_path, monkeyp
     assert updates == [True, True, False]  # the third step changed nothing; then the read
 
 
-@pytest.mark.slow
 def test_the_whole_training_loop_reads_values_only_at_flushes_and_epoch_ends(
     tmp_path: Path, monkeypatch, deferred
 ):
-    """Between the steps too (Lightning's hooks, logging, the loaders): every read of a
-    tensor's value from the first training step to the end of fit, with the step it happened
-    at. Reads belong to the burst flushes (every trainer.log_every_n_steps steps) or to the
-    epoch ends (checkpoint, epoch metrics), never to the steps in between."""
+    """Between the steps too (Lightning's hooks, logging, the loaders, the progress bar):
+    every read of a tensor's value from the first training step to the end of fit, with the
+    step it happened at. Reads belong to the burst flushes (every trainer.log_every_n_steps
+    steps: the objective's ``settle``) or to the epoch ends (checkpoint, epoch metrics), never
+    to the steps in between."""
     steps_of_reads: list[int] = []
+    flushes: set[int] = set()
     state = {"on": False, "step": -1}
     for name in READS:
         real = getattr(torch.Tensor, name)
@@ -129,24 +130,31 @@ def test_the_whole_training_loop_reads_values_only_at_flushes_and_epoch_ends(
 
         monkeypatch.setattr(torch.Tensor, name, counted)
     step, test_step = per_step.PerStepObjective.training_step, per_step.PerStepObjective.test_step
+    settle = SeqlabObjective.settle
 
     def counted_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
         state["on"], state["step"] = True, state["step"] + 1
         return step(self, batch, batch_idx)
+
+    def settling(self):  # type: ignore[no-untyped-def]
+        if self._unread:
+            flushes.add(state["step"])
+        return settle(self)
 
     def testing(self, batch, batch_idx):  # type: ignore[no-untyped-def]
         state["on"] = False
         return test_step(self, batch, batch_idx)
 
     monkeypatch.setattr(per_step.PerStepObjective, "training_step", counted_step)
+    monkeypatch.setattr(SeqlabObjective, "settle", settling)
     monkeypatch.setattr(per_step.PerStepObjective, "test_step", testing)
-    run = [r for r in RUN if not r.startswith(("trainer.max_epochs", "trainer.log_every"))]
-    train([*run, "trainer.max_epochs=3", "trainer.log_every_n_steps=5"], tmp_path / "run")
-    steps_per_epoch = (state["step"] + 1) // 3
-    quiet = [
-        s
-        for s in steps_of_reads
-        if (s + 1) % 5 != 0 and (s + 1) % steps_per_epoch != 0 and s != 0  # between events
-    ]
-    assert state["step"] + 1 == 3 * steps_per_epoch and steps_of_reads, steps_of_reads
+    options = ("trainer.max_epochs", "trainer.log_every", "trainer.enable_progress_bar")
+    run = [r for r in RUN if not r.startswith(options)]
+    on = ["trainer.max_epochs=2", "trainer.log_every_n_steps=5", "trainer.enable_progress_bar=true"]
+    train([*run, *on, "task.n_train=448"], tmp_path / "run")  # 14 steps an epoch
+    steps = state["step"] + 1
+    epoch_ends = {steps // 2 - 1, steps - 1}
+    between = set(range(1, steps)) - flushes - epoch_ends
+    quiet = [s for s in steps_of_reads if s in between]
+    assert steps == 28 and len(flushes) >= 4 and len(between) >= 15, (flushes, epoch_ends)
     assert not quiet, sorted(set(quiet))
