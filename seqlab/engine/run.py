@@ -288,9 +288,10 @@ def train_and_test(
             raise
     steps_trained = trainer.global_step
     best = callbacks.checkpoint.best_model_path
-    test_metrics = trainer.test(
+    tested = trainer.test(
         objective, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
-    )[0]
+    )
+    test_metrics = tested[0] if tested else {}  # none with trainer.limit_test_batches=0
 
     metrics = {k: float(v) for k, v in sorted(test_metrics.items())}
     results: dict[str, Any] = {
@@ -325,6 +326,8 @@ def train_and_test(
     tensorboard.log_hyperparams({**hparams, "seed": cfg.seed}, metrics=metrics)
     tensorboard.finalize("success")  # every event on disk before the run is reported done
     print(f"\nseqlab: run dir {run_dir}")
+    if not tested:
+        print("  not tested: trainer.limit_test_batches=0")
     for name, value in metrics.items():
         print(f"  {name:<28} {value:.4f}")
     print(

@@ -173,6 +173,14 @@ def test_tbptt_and_clipping_run_end_to_end(tmp_path: Path):
     assert steps == list(range(1, 10))
 
 
+def test_a_run_without_testing_completes_without_test_metrics(tmp_path: Path, capsys):
+    results = train([*tiny("gru", "tagging"), "trainer.limit_test_batches=0"], tmp_path / "run")
+    assert results["status"] == "completed" and results["optimizer_steps"] == 3
+    assert not [k for k in results if k.startswith("test/")]
+    assert "not tested: trainer.limit_test_batches=0" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "completed"
+
+
 def test_the_run_dir_holds_the_config_as_run_with_every_default(tmp_path: Path):
     results = train(tiny("gru", "tagging"), tmp_path / "run")
     config = results["config"]
