@@ -6,6 +6,16 @@ import torch
 from torch import Tensor
 
 
+def known_unpadded(lengths: Tensor | None, steps: int) -> bool:
+    """Whether a batch of ``steps`` positions is known to have no padding: no lengths, or
+    lengths on the CPU all equal to ``steps``. Lengths on an accelerator are not read (it
+    would stall the host until the device catches up, at every step): they count as padded,
+    which gives the same results by a path that handles padding."""
+    if lengths is None:
+        return True
+    return lengths.device.type == "cpu" and bool((lengths == steps).all())
+
+
 def real_mask(tokens: Tensor, lengths: Tensor | None) -> Tensor:
     """(B, T) True at real (non-padding) positions; all True when ``lengths`` is None."""
     if lengths is None:

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from seqlab.config.checks import require_choice, require_finite, require_positive
 from seqlab.errors import ConfigError
 from seqlab.models.cells import GATES, cell_step
-from seqlab.models.padding import last_position, reverse_padded
+from seqlab.models.padding import known_unpadded, last_position, reverse_padded
 from seqlab.models.regularization import LockedDropout, drop_weights
 
 CELLS = ("rnn", "lstm", "gru")
@@ -344,7 +344,7 @@ class Recurrent(nn.Module):
                 if state is not None:
                     state = (state[0].float(), state[1].float())
                 return self.forward(x.float(), lengths, state)
-        if lengths is not None and bool((lengths == x.size(1)).all()):
+        if known_unpadded(lengths, x.size(1)):
             lengths = None
         if state is None:
             state = self.zero_state(x.size(0), x.device, x.dtype)

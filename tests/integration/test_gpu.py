@@ -112,15 +112,27 @@ def test_fused_lstm_learns_under_16_mixed(precision, tmp_path):
     assert results["test/recall_acc"] > 0.5, results
 
 
-def test_a_training_step_on_the_gpu_does_not_synchronise(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("model", "task", "objective"),
+    [
+        ("lstm", "copy", "seqlab.objectives.per_step.PerStepObjective"),
+        ("bi", "sentiment", "seqlab.objectives.classification.ClassificationObjective"),
+        ("seq2seq_attention", "translation", "seqlab.objectives.seq2seq.Seq2SeqObjective"),
+    ],
+)
+def test_a_training_step_on_the_gpu_does_not_synchronise(
+    model, task, objective, tmp_path, monkeypatch
+):
     """torch.cuda's sync debug mode warns at every host-device synchronisation: inside the
     training steps of trainer=gpu there are none, but for the batched read of the step
-    scalars every trainer.log_every_n_steps steps."""
+    scalars every trainer.log_every_n_steps steps; padded batches included (their lengths
+    stay unread on the device)."""
+    import importlib
     import warnings
 
-    import seqlab.objectives.per_step as per_step
-
-    step = per_step.PerStepObjective.training_step
+    module_name, class_name = objective.rsplit(".", 1)
+    objective_class = getattr(importlib.import_module(module_name), class_name)
+    step = objective_class.training_step
     counts = {"steps": 0, "syncs": 0}
 
     def watched(self, batch, batch_idx):  # type: ignore[no-untyped-def]
@@ -134,8 +146,8 @@ def test_a_training_step_on_the_gpu_does_not_synchronise(tmp_path, monkeypatch):
             torch.cuda.set_sync_debug_mode("default")
             counts["syncs"] += sum("synchroniz" in str(w.message) for w in caught)
 
-    monkeypatch.setattr(per_step.PerStepObjective, "training_step", watched)
-    overrides = [*tiny("lstm", "copy"), "trainer=gpu", "trainer.log_every_n_steps=3"]
+    monkeypatch.setattr(objective_class, "training_step", watched)
+    overrides = [*tiny(model, task), "trainer=gpu", "trainer.log_every_n_steps=3"]
     train([*overrides, "trainer.limit_train_batches=3", "trainer.max_epochs=3"], tmp_path)
     assert counts["steps"] == 9 and counts["syncs"] <= 2 * (9 // 3), counts
 

@@ -8,7 +8,7 @@ import torch
 
 from seqlab.config.training import TrainingConfig
 from seqlab.errors import ConfigError
-from seqlab.models.padding import last_position, real_mask, reverse_padded
+from seqlab.models.padding import known_unpadded, last_position, real_mask, reverse_padded
 from seqlab.models.recurrent import RecurrentConfig
 from seqlab.models.rnn import RecurrentClassifier, RecurrentTagger, RNNConfig
 from seqlab.spec import NEXT_TOKEN, PER_STEP, SEQUENCE, TaskSpec
@@ -29,6 +29,14 @@ def test_last_position_and_real_mask():
     mask = real_mask(torch.zeros(2, 3), torch.tensor([1, 3]))
     assert mask.tolist() == [[True, False, False], [True, True, True]]
     assert bool(real_mask(torch.zeros(2, 3), None).all())
+
+
+def test_unpadded_batches_are_recognised_without_reading_a_device():
+    assert known_unpadded(None, 4) and known_unpadded(torch.tensor([4, 4]), 4)
+    assert not known_unpadded(torch.tensor([4, 2]), 4)
+    # lengths on an accelerator count as padded, unread (reading a meta tensor would raise);
+    # the padded path gives the same numbers on full rows (test_cells.py: padded batches)
+    assert not known_unpadded(torch.tensor([4, 4], device="meta"), 4)
 
 
 def test_tagger_shapes_for_every_cell_and_direction():
