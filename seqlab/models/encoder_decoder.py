@@ -40,8 +40,9 @@ from seqlab.models.attention_decoder import attention_teacher_forced, runs_fused
 from seqlab.models.padding import real_mask
 from seqlab.models.recurrent import Recurrent, RecurrentConfig, State
 from seqlab.models.sampled_decoder import sampled_fixed_context
+from seqlab.models.special_tokens import never_emitted_ids
 from seqlab.spec import SEQ2SEQ, TaskSpec
-from seqlab.text.vocab import BOS_ID, PAD_ID
+from seqlab.text.vocab import PAD_ID
 
 
 @dataclass
@@ -283,7 +284,7 @@ class Seq2Seq(nn.Module):
         memory, state = self.encode(src, src_lengths)
         use_truth = torch.rand(tgt_in.shape, device=tgt_in.device) < ratio  # (B, T)
         use_truth[:, 0] = True  # <bos>
-        specials = torch.tensor([PAD_ID, BOS_ID], device=tgt_in.device)  # never fed back
+        specials = never_emitted_ids(tgt_in.device)  # never fed back
         if self.attention is None and not (self.training and self.dropout.p > 0):
             # Same result, with everything that does not depend on the model's own
             # predictions out of the step loop (1.5x -> 1.1x teacher forcing for the LSTM).

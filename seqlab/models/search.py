@@ -11,6 +11,7 @@ from torch import Tensor
 from seqlab.config.checks import require_at_least, require_finite
 from seqlab.errors import ConfigError
 from seqlab.models.encoder_decoder import Seq2Seq, reorder_state
+from seqlab.models.special_tokens import never_emitted
 from seqlab.text.vocab import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -68,13 +69,6 @@ def decode(
     return greedy_decode(model, src, src_lengths, limits)
 
 
-def never_generate_specials(logits: Tensor) -> Tensor:
-    """Decoding never emits <pad> or <bos>: their scores become -inf."""
-    return logits.index_fill(
-        -1, torch.tensor([PAD_ID, BOS_ID], device=logits.device), float("-inf")
-    )
-
-
 def _limits(src_lengths: Tensor, max_length: int | Tensor | None) -> Tensor:
     """Per-row output limits (B,) from an int, a tensor, or None (twice the source + 10)."""
     if isinstance(max_length, Tensor):
@@ -123,7 +117,7 @@ def _greedy(
         logits, state, weights = model.step(prev, state, memory)
         if keep_attention and weights is not None:
             alignments.append(weights)
-        prev = never_generate_specials(logits).argmax(-1).masked_fill(finished, PAD_ID)
+        prev = never_emitted(logits).argmax(-1).masked_fill(finished, PAD_ID)
         out.append(prev)
         finished |= (prev == EOS_ID) | (limits <= step + 1)
         if bool(finished.all()):
@@ -182,7 +176,7 @@ def beam_search_nbest(
     history = torch.empty(batch * k, 0, dtype=torch.long, device=device)
     for step in range(int(limits.max())):
         logits, state, _ = model.step(prev, state, memory)
-        log_probs = torch.log_softmax(never_generate_specials(logits.float()), -1)  # (B*K, V)
+        log_probs = torch.log_softmax(never_emitted(logits.float()), -1)  # (B*K, V)
         vocab = log_probs.size(-1)
         done_row = torch.full_like(log_probs[0], float("-inf"))
         done_row[PAD_ID] = 0.0

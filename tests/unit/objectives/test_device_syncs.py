@@ -54,15 +54,16 @@ class SyncCensus(TorchDispatchMode):
 
 
 @pytest.mark.parametrize(
-    ("model", "task", "objective"),
+    ("model", "task", "objective", "extra"),
     [
-        ("bi", "sentiment", "classification.ClassificationObjective"),
-        ("seq2seq_attention", "translation", "seq2seq.Seq2SeqObjective"),
-        ("gru", "lm", "language_model.LanguageModelObjective"),
+        ("bi", "sentiment", "classification.ClassificationObjective", []),
+        ("seq2seq_attention", "translation", "seq2seq.Seq2SeqObjective", []),
+        ("seq2seq", "translation", "seq2seq.Seq2SeqObjective", ["training.teacher_forcing=0.5"]),
+        ("gru", "lm", "language_model.LanguageModelObjective", []),
     ],
 )
 def test_a_training_step_dispatches_no_operator_that_synchronises_a_gpu(
-    tmp_path: Path, monkeypatch, model, task, objective
+    tmp_path: Path, monkeypatch, model, task, objective, extra
 ):
     module_name, class_name = objective.split(".")
     module = importlib.import_module(f"seqlab.objectives.{module_name}")
@@ -85,5 +86,5 @@ def test_a_training_step_dispatches_no_operator_that_synchronises_a_gpu(
 
     monkeypatch.setattr(objective_class, "training_step", watched)
     with census:
-        train([*tiny(model, task), "trainer.log_every_n_steps=4"], tmp_path / "run")
+        train([*tiny(model, task), "trainer.log_every_n_steps=4", *extra], tmp_path / "run")
     assert steps["n"] >= 3 and not census.found, census.found
