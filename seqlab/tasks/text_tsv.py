@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import lightning as L
 
-from seqlab.config.checks import require_at_least
+from seqlab.config.checks import require_at_least, require_choice
 from seqlab.config.schema import TaskConfig
-from seqlab.data.files import read_text_tsv, require_paths
+from seqlab.data.files import require_paths
+from seqlab.data.labelled_files import LABEL_COLUMNS, read_text_tsv
 from seqlab.data.labelled_text import TextClassificationDataModule, TextExample
 from seqlab.data.pairs import Tokenization, check_vocabulary_and_batching
 from seqlab.spec import SEQUENCE
@@ -18,7 +19,10 @@ from seqlab.spec import SEQUENCE
 class TextTsvConfig(TaskConfig):
     """text_tsv: your text classification data. train_path, valid_path, test_path:
     ``text<TAB>label`` files. labels: class names in order (null: the names found in the
-    training file, sorted). tokenizer: word (words and punctuation, default) | whitespace |
+    training file, sorted). label_column: last (``text<TAB>label``, default) | first
+    (``label<TAB>text``). header: true skips each file's first line, false keeps it, null
+    (default) skips it when it names the columns (a label on no other line and no class, a
+    text of a few words), saying so. tokenizer: word (words and punctuation, default) | whitespace |
     sentencepiece (``vocab_size`` pieces, ``sentencepiece_model`` bpe | unigram, trained on the
     training file). lowercase (default true), min_freq, max_vocab, batch_size, data_seed."""
 
@@ -28,6 +32,8 @@ class TextTsvConfig(TaskConfig):
     valid_path: str | None = None
     test_path: str | None = None
     labels: list[str] | None = None
+    label_column: str = "last"
+    header: bool | None = None
     tokenizer: str = "word"
     vocab_size: int = 8000
     sentencepiece_model: str = "bpe"
@@ -41,6 +47,7 @@ class TextTsvConfig(TaskConfig):
 
     def __post_init__(self) -> None:
         require_paths(self, "text<TAB>label")
+        require_choice("task.label_column", self.label_column, LABEL_COLUMNS, "first")
         require_at_least("task", 1, batch_size=self.batch_size, min_freq=self.min_freq)
         check_vocabulary_and_batching(None, self.max_vocab)
         self.tokenization.check()
@@ -68,20 +75,21 @@ class TextTsvDataModule(TextClassificationDataModule):
             "test": config.test_path,
         }
         self.labels = list(config.labels) if config.labels else None
+        self.layout = {"label_column": config.label_column, "header": config.header}
         self.tokenization = config.tokenization
         self._names: list[str] | None = None
 
     def make_examples(self) -> dict[str, list[TextExample]]:
         if "train" not in self.needed_splits and self.labels and self.source_tokenizer:
             names = self._names = list(self.labels)  # restored from a checkpoint
-            rows = {s: read_text_tsv(str(self.paths[s]), names)[0] for s in self.needed_splits}
+            rows = {s: self._read(s, names)[0] for s in self.needed_splits}
         else:
-            train, names = read_text_tsv(str(self.paths["train"]), self.labels)
+            train, names = self._read("train", self.labels)
             self._names = names
             rows = {
                 "train": train,
-                "val": read_text_tsv(str(self.paths["val"]), names)[0],
-                "test": read_text_tsv(str(self.paths["test"]), names)[0],
+                "val": self._read("val", names)[0],
+                "test": self._read("test", names)[0],
             }
             if self.source_tokenizer is None:
                 self.source_tokenizer = self.tokenization.build([text for text, _ in train])
@@ -95,6 +103,10 @@ class TextTsvDataModule(TextClassificationDataModule):
             ]
             for split, examples in rows.items()
         }
+
+    def _read(self, split: str, names: list[str] | None) -> tuple[list[tuple[str, int]], list[str]]:
+        """(text, class index) of a split's file, and the class names."""
+        return read_text_tsv(str(self.paths[split]), names, **self.layout)
 
     def label_names(self) -> list[str]:
         if self._names is None:

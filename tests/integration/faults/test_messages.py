@@ -137,8 +137,20 @@ def test_a_file_that_is_not_a_checkpoint_is_a_message(
         (["good movie\t0", "bad movie\t100000000"], "train.tsv:2: label 100000000 would make"),
         (["good movie\tpositive", "x" * 1_200_000 + "\tnegative"], "characters long"),
         ([], "train.tsv holds no examples"),
+        (
+            [f"{i % 2}\treview number {i}" for i in range(30)],
+            "the label column holds text. seqlab takes the label from the last column; for a "
+            "file with the label first, set task.label_column=first",
+        ),
     ],
-    ids=["empty_label", "superscript_digit", "huge_index", "huge_line", "empty_file"],
+    ids=[
+        "empty_label",
+        "superscript_digit",
+        "huge_index",
+        "huge_line",
+        "empty_file",
+        "label_first",
+    ],
 )
 def test_a_malformed_data_file_is_a_message_naming_file_and_line(
     fault: Fault, lines: list[str], message: str
@@ -191,6 +203,16 @@ def test_a_value_out_of_range_is_refused_before_anything_is_written(
 ):
     fault.refused("train", [*COPY, override, "hydra.run.dir=run"], message)
     assert not (fault.root / "run").exists()
+
+
+def test_an_unknown_label_column_is_refused(fault: Fault):
+    overrides = text_tsv(fault, ["good movie\tpositive"])
+    fault.refused(
+        "train",
+        [*overrides, "task.label_column=middle"],
+        "task.label_column='middle' is unknown; choose one of last, first",
+        new_files_ok=True,
+    )
 
 
 # ----- the inference commands' own arguments -------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from seqlab.data.files import read_text_tsv
+from seqlab.data.labelled_files import read_text_tsv
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.tasks.text_tsv import TextTsvConfig, TextTsvDataModule
 
