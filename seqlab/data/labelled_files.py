@@ -91,11 +91,12 @@ def integer_classes(path: Path, rows: list[LabelledLine]) -> list[str]:
 
 
 def class_names(path: Path, rows: list[LabelledLine], label_column: str) -> list[str]:
-    """The classes a training file defines: its label names, sorted, or 0..C-1 when every
-    label is an index. As many names as examples is a column of text, not of labels."""
-    names = sorted({r.label for r in rows if not is_class_index(r.label)})
-    if not names:
+    """The classes a training file defines: 0..C-1 when every label is a class index, else
+    each distinct label, sorted (``-1`` and ``1`` are two names). As many names as examples
+    is a column of text, not of labels."""
+    if all(is_class_index(r.label) for r in rows):
         return integer_classes(path, rows)
+    names = sorted({r.label for r in rows})
     if len(names) > MAX_NAMES_WITHOUT_LIST and len(names) > len(rows) / 2:
         other = "first" if label_column == "last" else "last"
         raise DataFileError(
@@ -117,7 +118,7 @@ def read_text_tsv(
     """``text<TAB>label`` lines -> (text as in the file, class index) and the class names.
 
     A label is a class name from ``labels`` or an integer index into it; with ``labels``
-    unset, the names found in the file (sorted) become the classes. ``label_column``:
+    unset, the file's labels define the classes (:func:`class_names`). ``label_column``:
     ``last`` (the label after the last tab) or ``first`` (before the first tab).
     ``header``: true skips the first line, false keeps it, None skips it when it
     :func:`looks_like_a_header`, saying so.

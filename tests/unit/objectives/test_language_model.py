@@ -26,7 +26,7 @@ def _objective(stateful: bool, cell: str = "lstm", **spec) -> LanguageModelObjec
     task = TaskSpec("lm", NEXT_TOKEN, VOCAB, VOCAB, stateful=stateful, **spec)
     objective = LanguageModelObjective(model, TrainingConfig(tbptt_steps=4), task)
     losses: list[torch.Tensor] = []
-    objective.optimize = lambda loss: losses.append(loss) or float(loss)  # type: ignore[method-assign]
+    objective.optimize = lambda loss: losses.append(loss) or float(loss.detach())  # type: ignore[method-assign]
     objective.log_training_loss = lambda loss, extra=None: None  # type: ignore[method-assign]
     objective.losses = losses  # type: ignore[attr-defined]
     return objective

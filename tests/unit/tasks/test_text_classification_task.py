@@ -18,9 +18,29 @@ def _write(path: Path, text: str) -> Path:
 
 def test_text_tsv_reads_names_and_integers(tmp_path: Path):
     f = _write(tmp_path / "a.tsv", "Great film!\tpositive\nawful\tnegative\nok\t1\n")
-    examples, names = read_text_tsv(f, None)
-    assert names == ["negative", "positive"]
+    examples, _ = read_text_tsv(f, ["negative", "positive"])
     assert examples == [("Great film!", 1), ("awful", 0), ("ok", 1)]
+
+
+@pytest.mark.parametrize(
+    ("labels", "names"),
+    [
+        (["1", "-1", "1"], ["-1", "1"]),  # signs: two names, not a name and an index
+        (["1", "²", "0"], ["0", "1", "²"]),  # a superscript is a name (int() cannot read it)
+        (["positive", "negative", "1"], ["1", "negative", "positive"]),
+        (["2", "0", "1"], ["0", "1", "2"]),  # indices only: classes 0..C-1
+        (["3", "0"], ["0", "1", "2", "3"]),
+    ],
+)
+def test_a_training_file_of_mixed_labels_makes_each_a_class(
+    tmp_path: Path, labels: list[str], names: list[str]
+):
+    f = _write(
+        tmp_path / "a.tsv", "".join(f"text {i}\t{label}\n" for i, label in enumerate(labels))
+    )
+    examples, found = read_text_tsv(f, None)
+    assert found == names
+    assert [names[index] for _, index in examples] == labels
 
 
 def test_the_text_is_tokenized_by_the_configured_tokenizer(tmp_path: Path):
