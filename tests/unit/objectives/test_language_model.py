@@ -52,7 +52,7 @@ def test_the_state_is_carried_into_the_next_window_but_not_its_gradient(cell: st
     # the values cross the boundary: window 2 reads on from window 1's state
     whole, _ = objective.model(torch.cat([first["inputs"], second["inputs"]], 1))
     loss = F.cross_entropy(whole[:, 4:].flatten(0, 1), second["targets"].flatten())
-    assert float(objective.losses[1]) == pytest.approx(float(loss.detach()), abs=1e-6)
+    assert float(objective.losses[1].detach()) == pytest.approx(float(loss.detach()), abs=1e-6)
     # ... the gradients do not: window 2's loss reaches no embedding row window 1 alone read
     objective.model.zero_grad()
     objective.losses[1].backward()
