@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from seqlab.config.checks import require_at_least, require_finite
+from seqlab.config.checks import require_at_least, require_choice, require_finite
 from seqlab.errors import ConfigError
 from seqlab.models.encoder_decoder import Seq2Seq, reorder_state
 from seqlab.models.special_tokens import never_emitted
@@ -24,6 +24,9 @@ class DecodingConfig:
     (the largest target/source length ratio seen times the source length, plus 10; see
     :func:`output_limits`). bucket_width: BLEU by source length in buckets 1..w, w+1..2w, ...
     bleu_lowercase: score BLEU case-insensitively (the signature then says ``case:lc``).
+    bleu_tokenize: sacrebleu's tokeniser, as its ``-tok``: 13a (default), intl, zh
+    (Chinese), char, none (text tokenized already), ja-mecab and ko-mecab (with sacrebleu's
+    ``ja`` / ``ko`` extras installed).
     """
 
     beam_size: int = 1
@@ -31,8 +34,10 @@ class DecodingConfig:
     max_length: int | None = None
     bucket_width: int = 10
     bleu_lowercase: bool = False
+    bleu_tokenize: str = "13a"
 
     def __post_init__(self) -> None:
+        check_bleu_tokenize(self.bleu_tokenize)
         require_at_least("decoding", 1, beam_size=self.beam_size, bucket_width=self.bucket_width)
         require_finite("decoding.length_penalty", self.length_penalty)
         if self.length_penalty < 0:
@@ -42,6 +47,31 @@ class DecodingConfig:
                 f"decoding.max_length must be >= 1 or null (from the training data), got "
                 f"{self.max_length}"
             )
+
+
+# sacrebleu's tokenisers that run offline (flores101/200 and spm download a model).
+BLEU_TOKENIZERS = ("13a", "intl", "zh", "char", "none", "ja-mecab", "ko-mecab")
+
+
+def check_bleu_tokenize(name: str) -> None:
+    """``name`` must be a BLEU_TOKENIZERS entry whose dependencies are installed."""
+    if name in ("flores101", "flores200", "spm", "spBLEU-1K"):
+        raise ConfigError(
+            f"decoding.bleu_tokenize={name} would download a SentencePiece model, and seqlab "
+            f"never downloads at run time; choose one of {', '.join(BLEU_TOKENIZERS)}"
+        )
+    require_choice("decoding.bleu_tokenize", name, BLEU_TOKENIZERS, "intl")
+    if name.endswith("-mecab"):
+        from sacrebleu.metrics import BLEU
+
+        try:
+            BLEU(tokenize=name)
+        except RuntimeError:
+            extra = name.split("-")[0]
+            raise ConfigError(
+                f"decoding.bleu_tokenize={name} needs MeCab, which is not installed: "
+                f'pip install "sacrebleu[{extra}]", or choose another tokeniser'
+            ) from None
 
 
 MARGIN = 10  # tokens an output may run past (source length x length ratio)

@@ -128,8 +128,7 @@ class Seq2SeqObjective(SeqlabObjective):
         texts = [(i, sources[i], references[i], hyp) for i, hyp, _ in outputs]
         forced = counts["forced"] / counts["tokens"]
         free = counts["free"] / counts["tokens"]
-        lowercase = self.decoding.bleu_lowercase
-        bleu, _ = corpus_bleu([t[3] for t in texts], [t[2] for t in texts], lowercase)
+        bleu, _ = corpus_bleu([t[3] for t in texts], [t[2] for t in texts], *self.bleu_options)
         exact = sum(t[2] == t[3] for t in texts) / len(texts)
         self.log_dict(
             {
@@ -143,6 +142,11 @@ class Seq2SeqObjective(SeqlabObjective):
             prog_bar=False,
         )
         return texts
+
+    @property
+    def bleu_options(self) -> tuple[bool, str]:
+        """(lowercase, tokenize): how sacrebleu scores, from ``decoding.bleu_*``."""
+        return self.decoding.bleu_lowercase, self.decoding.bleu_tokenize
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "val")
@@ -187,10 +191,10 @@ class Seq2SeqObjective(SeqlabObjective):
         if not texts:
             return
         hyps, refs = [t[3] for t in texts], [t[2] for t in texts]
-        lowercase = self.decoding.bleu_lowercase
-        bleu, signature = corpus_bleu(hyps, refs, lowercase)
+        bleu, signature = corpus_bleu(hyps, refs, *self.bleu_options)
+        lengths = [len(t[1].split()) for t in texts]
         buckets = bleu_by_length(
-            hyps, refs, [len(t[1].split()) for t in texts], self.decoding.bucket_width, lowercase
+            hyps, refs, lengths, self.decoding.bucket_width, *self.bleu_options
         )
         self.test_report = {
             "test/bleu_signature": signature,

@@ -1,8 +1,8 @@
 """BLEU with sacrebleu: corpus BLEU, its signature, and BLEU by source-length bucket.
 
 Every score is corpus BLEU over a set of sentences (never a mean of sentence BLEU), of
-detokenised hypotheses against the raw reference lines of the data (sacrebleu applies its 13a
-tokeniser).
+detokenised hypotheses against the raw reference lines of the data (sacrebleu applies its
+tokeniser: 13a unless the ``decoding.bleu_tokenize`` option names another).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from sacrebleu.metrics import BLEU
 
 
 def corpus_bleu(
-    hypotheses: list[str], references: list[str], lowercase: bool = False
+    hypotheses: list[str], references: list[str], lowercase: bool = False, tokenize: str = "13a"
 ) -> tuple[float, str]:
     """-> (BLEU 0..100, sacrebleu signature). References are the raw target lines; with
-    ``lowercase`` the comparison ignores case and the signature says ``case:lc``."""
-    metric = BLEU(lowercase=lowercase)
+    ``lowercase`` the comparison ignores case and the signature says ``case:lc``;
+    ``tokenize`` is sacrebleu's tokeniser (``-tok``: 13a, intl, zh, char, none, ...)."""
+    metric = BLEU(lowercase=lowercase, tokenize=tokenize)
     score = metric.corpus_score(hypotheses, [references])
     return float(score.score), str(metric.get_signature())
 
@@ -34,6 +35,7 @@ def bleu_by_length(
     source_lengths: list[int],
     width: int = 10,
     lowercase: bool = False,
+    tokenize: str = "13a",
 ) -> list[dict[str, Any]]:
     """Corpus BLEU per source-length bucket: [{lo, hi, n, bleu, exact_match}], by lo."""
     if width < 1:
@@ -45,7 +47,7 @@ def bleu_by_length(
     for (lo, hi), members in sorted(groups.items()):
         hyps = [hypotheses[i] for i in members]
         refs = [references[i] for i in members]
-        score, _ = corpus_bleu(hyps, refs, lowercase)
+        score, _ = corpus_bleu(hyps, refs, lowercase, tokenize)
         exact = sum(h == r for h, r in zip(hyps, refs, strict=True)) / len(members)
         buckets.append(
             {

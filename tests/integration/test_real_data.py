@@ -68,14 +68,20 @@ def sacrebleu_cli(references: Path, hypotheses: Path, *options: str) -> float:
     return float(done.stdout.strip())
 
 
-@pytest.mark.parametrize("lowercase", [False, pytest.param(True, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    ("options", "cli_options"),
+    [
+        ([], []),
+        pytest.param(["decoding.bleu_lowercase=true"], ["-lc"], marks=pytest.mark.slow),
+        pytest.param(["decoding.bleu_tokenize=intl"], ["-tok", "intl"], marks=pytest.mark.slow),
+    ],
+    ids=["default", "lowercase", "intl"],
+)
 def test_bleu_equals_the_sacrebleu_command_line_on_the_raw_references(
-    small_multi30k, tmp_path, lowercase
+    small_multi30k, tmp_path, options, cli_options
 ):
     run_dir = tmp_path / "run"
-    results = train(
-        tsv_run(small_multi30k, f"decoding.bleu_lowercase={str(lowercase).lower()}"), run_dir
-    )
+    results = train(tsv_run(small_multi30k, *options), run_dir)
     rows = list(
         csv.reader(
             (run_dir / "test_hypotheses.tsv").open(encoding="utf-8"),
@@ -94,11 +100,11 @@ def test_bleu_equals_the_sacrebleu_command_line_on_the_raw_references(
     assert not any("<unk>" in r[2] or "▁" in r[3] for r in rows)
     (tmp_path / "refs.de").write_text("\n".join(t for _, t in raw) + "\n", encoding="utf-8")
     (tmp_path / "hyps.de").write_text("\n".join(r[3] for r in rows) + "\n", encoding="utf-8")
-    expected = sacrebleu_cli(
-        tmp_path / "refs.de", tmp_path / "hyps.de", *(["-lc"] if lowercase else [])
-    )
+    expected = sacrebleu_cli(tmp_path / "refs.de", tmp_path / "hyps.de", *cli_options)
     assert results["test/bleu"] == pytest.approx(expected, abs=1e-4)
-    assert ("case:lc" if lowercase else "case:mixed") in results["test/bleu_signature"]
+    signature = results["test/bleu_signature"]
+    assert ("case:lc" if "-lc" in cli_options else "case:mixed") in signature
+    assert ("tok:intl" if "intl" in cli_options else "tok:13a") in signature
     assert 0.0 <= results["test/truncated"] <= 1.0
 
 

@@ -80,11 +80,23 @@ def test_each_sentence_stops_at_its_own_limit(beam_size):
         ({"length_penalty": -1.0}, "decoding.length_penalty must be >= 0"),
         ({"length_penalty": float("inf")}, "decoding.length_penalty must be finite"),
         ({"max_length": 0}, "decoding.max_length must be >= 1 or null"),
+        ({"bleu_tokenize": "moses"}, "decoding.bleu_tokenize='moses' is unknown; choose one of"),
+        ({"bleu_tokenize": "flores200"}, "would download a SentencePiece model"),
     ],
 )
 def test_bad_decoding_options_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         DecodingConfig(**options)
+
+
+def test_a_mecab_tokeniser_without_mecab_is_refused_with_the_install_command():
+    try:
+        import MeCab  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match=r'pip install "sacrebleu\[ja\]"'):
+            DecodingConfig(bleu_tokenize="ja-mecab")
+    else:
+        assert DecodingConfig(bleu_tokenize="ja-mecab").bleu_tokenize == "ja-mecab"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from seqlab.reporting.bleu import bleu_by_length, corpus_bleu, length_bucket
@@ -24,3 +28,18 @@ def test_bleu_is_corpus_bleu_per_bucket_not_a_mean():
     bucket = bleu_by_length(hyps, refs, [5, 5])[0]
     assert bucket["bleu"] == pytest.approx(corpus_bleu(hyps, refs)[0], abs=1e-3)
     assert bucket["exact_match"] == 0.5
+
+
+def test_the_tokeniser_option_reaches_sacrebleu_and_matches_its_command_line(tmp_path: Path):
+    refs = ["我们今天去公园散步。", "他喜欢读书和写字。", "这是一个很好的例子。"]
+    hyps = ["我们今天去公园。", "他喜欢读书。", "这是一个例子。"]
+    zh, signature = corpus_bleu(hyps, refs, tokenize="zh")
+    assert "tok:zh" in signature and zh != corpus_bleu(hyps, refs)[0]
+    (tmp_path / "ref.zh").write_text("\n".join(refs) + "\n", encoding="utf-8")
+    (tmp_path / "hyp.zh").write_text("\n".join(hyps) + "\n", encoding="utf-8")
+    command = [sys.executable, "-m", "sacrebleu", str(tmp_path / "ref.zh"), "-i"]
+    command += [str(tmp_path / "hyp.zh"), "-tok", "zh", "-b", "-w", "4"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert zh == pytest.approx(float(done.stdout), abs=1e-4)
+    bucket = bleu_by_length(hyps, refs, [1, 1, 1], tokenize="zh")[0]
+    assert bucket["bleu"] == pytest.approx(zh, abs=1e-3)
