@@ -21,7 +21,7 @@ from seqlab.models.search import DecodingConfig, decode, greedy_alignments, outp
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.schedules import teacher_forcing_ratio
 from seqlab.reporting.alignments import Alignment, alignment_figure, alignments
-from seqlab.reporting.bleu import bleu_by_length, corpus_bleu
+from seqlab.reporting.bleu import bleu_by_length, bleu_interval, corpus_bleu
 from seqlab.spec import Batch, TaskSpec
 from seqlab.text.tokenizers import Tokenizer
 from seqlab.text.vocab import EOS_ID, PAD_ID, Vocab
@@ -192,12 +192,15 @@ class Seq2SeqObjective(SeqlabObjective):
             return
         hyps, refs = [t[3] for t in texts], [t[2] for t in texts]
         bleu, signature = corpus_bleu(hyps, refs, *self.bleu_options)
+        interval = bleu_interval(hyps, refs, *self.bleu_options)
         lengths = [len(t[1].split()) for t in texts]
         buckets = bleu_by_length(
             hyps, refs, lengths, self.decoding.bucket_width, *self.bleu_options
         )
         self.test_report = {
             "test/bleu_signature": signature,
+            "test/bleu_mean": round(interval.mean, 3) if interval else None,
+            "test/bleu_ci95": round(interval.half_width, 3) if interval else None,
             "test/bleu_by_length": buckets,
             "decoding": {
                 "beam_size": self.decoding.beam_size,

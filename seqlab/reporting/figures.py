@@ -12,16 +12,37 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 
+def interval_offsets(buckets: list[dict[str, Any]]) -> list[list[float]]:
+    """[below, above] the plotted BLEU of each bucket's interval bleu_mean ± bleu_ci95 (the
+    interval is centred on the bootstrap mean, not on the score); clipped at 0."""
+    below = [max(b["bleu"] - (b["bleu_mean"] - b["bleu_ci95"]), 0.0) for b in buckets]
+    above = [max(b["bleu_mean"] + b["bleu_ci95"] - b["bleu"], 0.0) for b in buckets]
+    return [below, above]
+
+
 def bleu_length_figure(
     curves: dict[str, list[dict[str, Any]]], title: str = "BLEU by source sentence length"
 ) -> Figure:
-    """curves: label -> [{lo, hi, n, bleu}, ...]; one line per label, x = bucket midpoint."""
+    """curves: label -> [{lo, hi, n, bleu, bleu_mean, bleu_ci95}, ...]; one line per label,
+    x = bucket midpoint, with each bucket's 95% bootstrap interval (bleu_mean ± bleu_ci95)
+    as an error bar where the bucket has one."""
     figure, axis = plt.subplots(figsize=(6.4, 4.4))
     styles = ["-", "--", "-.", ":"]
     for i, (label, buckets) in enumerate(curves.items()):
         xs = [(b["lo"] + b["hi"]) / 2 for b in buckets]
         ys = [b["bleu"] for b in buckets]
-        axis.plot(xs, ys, styles[i % len(styles)], marker="o", label=label)
+        line = axis.plot(xs, ys, styles[i % len(styles)], marker="o", label=label)[0]
+        with_interval = [b for b in buckets if b.get("bleu_ci95") is not None]
+        if with_interval:
+            axis.errorbar(
+                [(b["lo"] + b["hi"]) / 2 for b in with_interval],
+                [b["bleu"] for b in with_interval],
+                yerr=interval_offsets(with_interval),
+                fmt="none",
+                ecolor=line.get_color(),
+                capsize=3,
+                alpha=0.7,
+            )
     axis.set_xlabel("Sentence length (source words)")
     axis.set_ylabel("BLEU score")
     axis.set_ylim(bottom=0)

@@ -102,6 +102,8 @@ def test_bleu_equals_the_sacrebleu_command_line_on_the_raw_references(
     (tmp_path / "hyps.de").write_text("\n".join(r[3] for r in rows) + "\n", encoding="utf-8")
     expected = sacrebleu_cli(tmp_path / "refs.de", tmp_path / "hyps.de", *cli_options)
     assert results["test/bleu"] == pytest.approx(expected, abs=1e-4)
+    low, high = (results["test/bleu_mean"] + d * results["test/bleu_ci95"] for d in (-1, 1))
+    assert results["test/bleu_ci95"] > 0 and low <= results["test/bleu"] <= high
     signature = results["test/bleu_signature"]
     assert ("case:lc" if "-lc" in cli_options else "case:mixed") in signature
     assert ("tok:intl" if "intl" in cli_options else "tok:13a") in signature

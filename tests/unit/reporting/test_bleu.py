@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from seqlab.reporting.bleu import bleu_by_length, corpus_bleu, length_bucket
+from seqlab.reporting.bleu import (
+    MAX_BOOTSTRAP_SENTENCES,
+    bleu_by_length,
+    bleu_interval,
+    corpus_bleu,
+    length_bucket,
+)
 
 
 def test_bleu_perfect_copy_scores_100_in_every_bucket_and_counts_add_up():
@@ -43,3 +50,32 @@ def test_the_tokeniser_option_reaches_sacrebleu_and_matches_its_command_line(tmp
     assert zh == pytest.approx(float(done.stdout), abs=1e-4)
     bucket = bleu_by_length(hyps, refs, [1, 1, 1], tokenize="zh")[0]
     assert bucket["bleu"] == pytest.approx(zh, abs=1e-3)
+
+
+def test_the_bootstrap_interval_is_sacrebleus_confidence(tmp_path: Path):
+    refs = [" ".join(f"w{(i * 7 + j) % 23}" for j in range(5 + i % 17)) for i in range(60)]
+    hyps = [
+        " ".join(w if (i + j) % 5 else "x" for j, w in enumerate(r.split()))
+        for i, r in enumerate(refs)
+    ]
+    interval = bleu_interval(hyps, refs)
+    assert interval is not None and interval.half_width > 0
+    (tmp_path / "ref").write_text("\n".join(refs) + "\n", encoding="utf-8")
+    (tmp_path / "hyp").write_text("\n".join(hyps) + "\n", encoding="utf-8")
+    command = [sys.executable, "-m", "sacrebleu", str(tmp_path / "ref"), "-i"]
+    command += [str(tmp_path / "hyp"), "--confidence", "--confidence-n", "1000", "-w", "4"]
+    cli = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    assert interval.mean == pytest.approx(cli["confidence_mean"], abs=1e-4)
+    assert interval.half_width == pytest.approx(cli["confidence_var"], abs=1e-4)
+    bucket = bleu_by_length(hyps, refs, [1] * len(refs))[0]
+    assert (bucket["bleu_mean"], bucket["bleu_ci95"]) == (
+        round(interval.mean, 3),
+        round(interval.half_width, 3),
+    )
+
+
+def test_no_interval_for_one_sentence_or_too_many():
+    assert bleu_interval(["a b c d"], ["a b c d"]) is None
+    many = ["a b c d"] * (MAX_BOOTSTRAP_SENTENCES + 1)
+    assert bleu_interval(many, many) is None
+    assert bleu_by_length(["a b c d"], ["a b c d"], [4])[0]["bleu_ci95"] is None

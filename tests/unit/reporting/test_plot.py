@@ -6,7 +6,8 @@ import csv
 from pathlib import Path
 
 from seqlab.cli.plot import main
-from seqlab.reporting.plot import collect_curves, run_label
+from seqlab.reporting.figures import interval_offsets
+from seqlab.reporting.plot import collect_curves, run_label, write_plot
 from seqlab.reporting.results import model_label
 from tests.conftest import run_cli
 from tests.unit.reporting.test_summarize import fake_run
@@ -51,3 +52,17 @@ def test_plot_command_line_draws_bleu_by_length(tmp_path: Path):
     assert (tmp_path / "fig.png").stat().st_size > 1000
     assert next(csv.DictReader((tmp_path / "fig.csv").open()))["label"] == "RNNsearch-50"
     assert main([str(tmp_path / "none")]) == 1
+
+
+def test_bucket_intervals_become_error_bars_and_csv_columns(tmp_path: Path):
+    with_ci = [
+        {**BUCKETS[0], "bleu_mean": 89.0, "bleu_ci95": 3.0},
+        {**BUCKETS[1], "bleu_mean": None, "bleu_ci95": None},  # a bucket without one
+    ]
+    # the interval 86..92 is centred on the bootstrap mean, not on the score of 90
+    assert interval_offsets(with_ci[:1]) == [[4.0], [2.0]]
+    png, table = write_plot({"RNNsearch-50": with_ci, "old run": BUCKETS}, tmp_path / "fig")
+    assert png.stat().st_size > 1000
+    rows = list(csv.DictReader(table.open()))
+    assert (rows[0]["bleu_mean"], rows[0]["bleu_ci95"]) == ("89.0", "3.0")
+    assert rows[1]["bleu_ci95"] == "" and rows[2]["bleu_ci95"] == ""
