@@ -24,6 +24,9 @@ class DecodingConfig:
     (the largest target/source length ratio seen times the source length, plus 10; see
     :func:`output_limits`). bucket_width: BLEU by source length in buckets 1..w, w+1..2w, ...
     bleu_lowercase: score BLEU case-insensitively (the signature then says ``case:lc``).
+    bucket_unit: what source length counts for those buckets: words (whitespace-separated,
+    Bahdanau et al.'s measure, default) | characters (non-space characters: for sources
+    written without spaces, such as Chinese or Japanese).
     bleu_tokenize: sacrebleu's tokeniser, as its ``-tok``: 13a (default), intl, zh
     (Chinese), char, none (text tokenized already), ja-mecab and ko-mecab (with sacrebleu's
     ``ja`` / ``ko`` extras installed).
@@ -33,11 +36,13 @@ class DecodingConfig:
     length_penalty: float = 0.6
     max_length: int | None = None
     bucket_width: int = 10
+    bucket_unit: str = "words"
     bleu_lowercase: bool = False
     bleu_tokenize: str = "13a"
 
     def __post_init__(self) -> None:
         check_bleu_tokenize(self.bleu_tokenize)
+        require_choice("decoding.bucket_unit", self.bucket_unit, BUCKET_UNITS, "characters")
         require_at_least("decoding", 1, beam_size=self.beam_size, bucket_width=self.bucket_width)
         require_finite("decoding.length_penalty", self.length_penalty)
         if self.length_penalty < 0:
@@ -47,6 +52,16 @@ class DecodingConfig:
                 f"decoding.max_length must be >= 1 or null (from the training data), got "
                 f"{self.max_length}"
             )
+
+
+BUCKET_UNITS = ("words", "characters")
+
+
+def source_length(source: str, unit: str) -> int:
+    """A source sentence's length in ``unit``: words (split on whitespace) or characters
+    (every character but whitespace)."""
+    words = source.split()
+    return len(words) if unit == "words" else sum(map(len, words))
 
 
 # sacrebleu's tokenisers that run offline (flores101/200 and spm download a model).

@@ -17,7 +17,13 @@ from torch import Tensor
 
 from seqlab.config.training import TrainingConfig
 from seqlab.models.encoder_decoder import Seq2Seq
-from seqlab.models.search import DecodingConfig, decode, greedy_alignments, output_limits
+from seqlab.models.search import (
+    DecodingConfig,
+    decode,
+    greedy_alignments,
+    output_limits,
+    source_length,
+)
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.schedules import teacher_forcing_ratio
 from seqlab.reporting.alignments import Alignment, alignment_figure, alignments
@@ -193,10 +199,12 @@ class Seq2SeqObjective(SeqlabObjective):
         hyps, refs = [t[3] for t in texts], [t[2] for t in texts]
         bleu, signature = corpus_bleu(hyps, refs, *self.bleu_options)
         interval = bleu_interval(hyps, refs, *self.bleu_options)
-        lengths = [len(t[1].split()) for t in texts]
+        unit = self.decoding.bucket_unit
+        lengths = [source_length(t[1], unit) for t in texts]
         buckets = bleu_by_length(
             hyps, refs, lengths, self.decoding.bucket_width, *self.bleu_options
         )
+        buckets = [{**bucket, "unit": unit} for bucket in buckets]
         self.test_report = {
             "test/bleu_signature": signature,
             "test/bleu_mean": round(interval.mean, 3) if interval else None,

@@ -43,7 +43,8 @@ def bleu_length_figure(
                 capsize=3,
                 alpha=0.7,
             )
-    axis.set_xlabel("Sentence length (source words)")
+    units = {b.get("unit", "words") for buckets in curves.values() for b in buckets}
+    axis.set_xlabel(f"Sentence length (source {' / '.join(sorted(units))})")
     axis.set_ylabel("BLEU score")
     axis.set_ylim(bottom=0)
     axis.grid(alpha=0.3)

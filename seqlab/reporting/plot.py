@@ -4,7 +4,7 @@ Each DIR is a run dir or any directory above run dirs (a sweep dir). Every run w
 results.json holds ``test/bleu_by_length`` becomes one labelled curve (RNNenc-50,
 RNNsearch-30, ... for seq2seq models on the translation task), with each bucket's 95%
 bootstrap interval as an error bar. Writes a PNG and a CSV (label, lo, hi, n, bleu,
-bleu_mean, bleu_ci95; the interval is bleu_mean ± bleu_ci95) to ``--out`` (default: the
+bleu_mean, bleu_ci95, unit; the interval is bleu_mean ± bleu_ci95) to ``--out`` (default: the
 first DIR, as bleu_vs_length.*).
 
 With ``--metric test/acc --metric test/acc_order_dependent`` it draws those test metrics
@@ -70,11 +70,11 @@ def write_plot(
     figure.savefig(png, dpi=120)
     with table.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["label", "lo", "hi", "n", "bleu", "bleu_mean", "bleu_ci95"])
+        writer.writerow(["label", "lo", "hi", "n", "bleu", "bleu_mean", "bleu_ci95", "unit"])
         for label, buckets in curves.items():
             for b in buckets:
-                interval = [b.get("bleu_mean"), b.get("bleu_ci95")]
-                writer.writerow([label, b["lo"], b["hi"], b["n"], b["bleu"], *interval])
+                extra = [b.get("bleu_mean"), b.get("bleu_ci95"), b.get("unit", "words")]
+                writer.writerow([label, b["lo"], b["hi"], b["n"], b["bleu"], *extra])
     return png, table
 
 

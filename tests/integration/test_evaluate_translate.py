@@ -35,8 +35,21 @@ def test_evaluate_writes_results_and_hypotheses(checkpoint: Path, tmp_path: Path
     assert written["test/bleu"] == results["test/bleu"] and written["decoding"]["beam_size"] == 2
     assert written["test/bleu_by_length"][0]["n"] == 32
     assert (tmp_path / "ev" / "test_hypotheses.tsv").read_text().startswith("index\tsource")
+    assert written["test/bleu_by_length"][0]["unit"] == "words"
     validation = evaluate([f"ckpt_path={checkpoint}", "split=val", f"out={tmp_path / 'val'}"])
     assert validation["split"] == "val"
+
+
+def test_evaluate_buckets_by_characters_when_asked(checkpoint: Path, tmp_path: Path):
+    # "the dog", "a cat", ...: 2 words, 4 to 6 characters without the space
+    options = ["decoding.bucket_unit=characters", "decoding.bucket_width=5"]
+    results = evaluate([f"ckpt_path={checkpoint}", *options, f"out={tmp_path / 'ev'}"])
+    buckets = results["test/bleu_by_length"]
+    assert [(b["lo"], b["hi"], b["unit"]) for b in buckets] == [
+        (1, 5, "characters"),
+        (6, 10, "characters"),
+    ]
+    assert sum(b["n"] for b in buckets) == 32
 
 
 def test_translate_lowercases_and_keeps_line_order(checkpoint: Path, tmp_path: Path):

@@ -12,6 +12,7 @@ from seqlab.models.search import (
     decode,
     greedy_decode,
     output_limits,
+    source_length,
 )
 from seqlab.text.vocab import EOS_ID, PAD_ID
 from tests.unit.models.test_encoder_decoder import _model, batch
@@ -82,11 +83,19 @@ def test_each_sentence_stops_at_its_own_limit(beam_size):
         ({"max_length": 0}, "decoding.max_length must be >= 1 or null"),
         ({"bleu_tokenize": "moses"}, "decoding.bleu_tokenize='moses' is unknown; choose one of"),
         ({"bleu_tokenize": "flores200"}, "would download a SentencePiece model"),
+        ({"bucket_unit": "tokens"}, "decoding.bucket_unit='tokens' is unknown"),
     ],
 )
 def test_bad_decoding_options_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         DecodingConfig(**options)
+
+
+def test_source_length_in_words_or_characters():
+    assert source_length("the  dog barks", "words") == 3
+    assert source_length("the  dog barks", "characters") == 11
+    assert source_length("我喜欢读书。 他也是。", "words") == 2
+    assert source_length("我喜欢读书。 他也是。", "characters") == 10
 
 
 def test_a_mecab_tokeniser_without_mecab_is_refused_with_the_install_command():
