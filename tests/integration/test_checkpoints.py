@@ -79,9 +79,11 @@ def test_checkpoints_of_the_flat_layout_evaluate_to_the_same_numbers(tmp_path, m
     monkeypatch.chdir(tmp_path / "flat")
     results = evaluate([f"ckpt_path={name}.ckpt", f"out={tmp_path / 'eval'}"])
     for metric, value in EXPECTED_2026_11[f"{name}.ckpt"].items():
-        assert results[metric] == (
-            pytest.approx(value, rel=1e-6) if isinstance(value, float) else value
-        )
+        found = results[metric]
+        if metric == "test/bleu_by_length":  # buckets have gained fields since (intervals)
+            pairs = zip(found, value, strict=True)
+            found = [{key: bucket[key] for key in old} for bucket, old in pairs]
+        assert found == (pytest.approx(value, rel=1e-6) if isinstance(value, float) else value)
 
 
 def test_checkpoints_of_the_flat_layout_translate(tmp_path, monkeypatch):
