@@ -14,13 +14,17 @@ pytestmark = pytest.mark.slow
 
 
 def test_lstm_learns_the_copy_task(tmp_path):
-    """Default copy task (T=10, K=10, A=8), seed 0, at most 3 minutes: recall >= 0.99."""
+    """Default copy task (T=10, K=10, A=8), seed 0, at most 80 epochs: recall >= 0.99.
+
+    An epoch budget, not a time budget: this test shares the machine with the other slow
+    tests, and 3 minutes of half the CPU were not enough (recall 0.981). Alone, the main
+    job stops solved after 51 epochs (1 min 51 s, 2026-12-05, 2-core Intel VM)."""
     cfg = compose_config(
         [
             "model=lstm",
             "task=copy",
             "seed=0",
-            "trainer.max_time=00:00:03:00",
+            "trainer.max_epochs=80",
             "trainer.enable_progress_bar=false",
         ]
     )
