@@ -38,8 +38,12 @@ def _bucket(results, lo):
 
 
 def test_fixed_context_degrades_with_length_and_attention_does_not(tmp_path):
-    """Smaller Bahdanau: train on 1-30 words for 75 s each (seed 0), test on 1-30.
-    The fixed vector loses at least 40% of its 1-10 BLEU by 21-30; attention keeps 85%."""
+    """Smaller Bahdanau: train on 1-30 words for 3 epochs each (seed 0), test on 1-30.
+    The fixed vector loses at least 40% of its 1-10 BLEU by 21-30; attention keeps 85%.
+
+    2026-12-05, 2-core Intel VM: fixed 89.4 / 39.7 / 21.6 by bucket, attention 100.0 /
+    99.9 / 98.8, 23 s and 52 s. Epochs, not minutes: the result must not depend on the
+    machine's load (the slow tests share the CPU)."""
     common = [
         "task=translation",
         "seed=0",
@@ -48,7 +52,7 @@ def test_fixed_context_degrades_with_length_and_attention_does_not(tmp_path):
         "task.n_test=900",
         "training.lr=0.001",
         "training.clip_norm=1.0",
-        "trainer.max_time=00:00:01:15",
+        "trainer.max_epochs=3",
         "trainer.enable_progress_bar=false",
     ]
     fixed = run(compose_config(["model=seq2seq", *common]), tmp_path / "enc")
