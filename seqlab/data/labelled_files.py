@@ -31,10 +31,17 @@ def is_class_index(label: str) -> bool:
     return label.isascii() and label.isdigit()
 
 
-def split_labelled_lines(path: Path, lines: list[tuple[int, str]], label_column: str):
+def layout_of(label_column: str) -> str:
+    """The line layout a label column means, for messages."""
+    return "text<TAB>label" if label_column == "last" else "label<TAB>text"
+
+
+def split_labelled_lines(
+    path: Path, lines: list[tuple[int, str]], label_column: str
+) -> list[LabelledLine]:
     """``(number, line)`` -> LabelledLine, the label after the last tab (``last``) or before
     the first (``first``); a line without a tab or with an empty side is an error."""
-    layout = "text<TAB>label" if label_column == "last" else "label<TAB>text"
+    layout = layout_of(label_column)
     rows: list[LabelledLine] = []
     for number, line in lines:
         if "\t" not in line:
@@ -123,9 +130,8 @@ def read_text_tsv(
     ``header``: true skips the first line, false keeps it, None skips it when it
     :func:`looks_like_a_header`, saying so.
     """
-    layout = "text<TAB>label" if label_column == "last" else "label<TAB>text"
-    path, lines = read_data_lines(path, layout)
-    rows = split_labelled_lines(path, lines, label_column) if lines else []
+    path, lines = read_data_lines(path, layout_of(label_column))
+    rows = split_labelled_lines(path, lines, label_column)
     skip = header if header is not None else looks_like_a_header(rows, labels)
     if skip and rows:
         if header is None:

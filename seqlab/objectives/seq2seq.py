@@ -27,7 +27,7 @@ from seqlab.models.search import (
 from seqlab.objectives.base import SeqlabObjective
 from seqlab.objectives.schedules import teacher_forcing_ratio
 from seqlab.reporting.alignments import Alignment, alignment_figure, alignments
-from seqlab.reporting.bleu import bleu_by_length, bleu_interval, corpus_bleu
+from seqlab.reporting.bleu import bleu_by_length, bleu_with_interval, corpus_bleu
 from seqlab.spec import Batch, TaskSpec
 from seqlab.text.tokenizers import Tokenizer
 from seqlab.text.vocab import EOS_ID, PAD_ID, Vocab
@@ -197,8 +197,8 @@ class Seq2SeqObjective(SeqlabObjective):
         if not texts:
             return
         hyps, refs = [t[3] for t in texts], [t[2] for t in texts]
-        bleu, signature = corpus_bleu(hyps, refs, *self.bleu_options)
-        interval = bleu_interval(hyps, refs, *self.bleu_options)
+        _, signature = corpus_bleu(hyps, refs, *self.bleu_options)
+        bleu, interval = bleu_with_interval(hyps, refs, *self.bleu_options)
         unit = self.decoding.bucket_unit
         lengths = [source_length(t[1], unit) for t in texts]
         buckets = bleu_by_length(

@@ -43,16 +43,17 @@ def corpus_bleu(
     return float(score.score), str(metric.get_signature())
 
 
-def bleu_interval(
+def bleu_with_interval(
     hypotheses: list[str], references: list[str], lowercase: bool = False, tokenize: str = "13a"
-) -> BleuInterval | None:
-    """The 95% bootstrap interval of corpus BLEU, as ``sacrebleu --confidence`` computes it;
-    None for fewer than two sentences or more than MAX_BOOTSTRAP_SENTENCES."""
-    if not 2 <= len(hypotheses) <= MAX_BOOTSTRAP_SENTENCES:
-        return None
+) -> tuple[float, BleuInterval | None]:
+    """-> (corpus BLEU, its 95% bootstrap interval as ``sacrebleu --confidence`` computes
+    it), from one scoring; no interval for fewer than two sentences or more than
+    MAX_BOOTSTRAP_SENTENCES."""
     metric = BLEU(lowercase=lowercase, tokenize=tokenize)
+    if not 2 <= len(hypotheses) <= MAX_BOOTSTRAP_SENTENCES:
+        return float(metric.corpus_score(hypotheses, [references]).score), None
     score = metric.corpus_score(hypotheses, [references], n_bootstrap=BOOTSTRAP_SAMPLES)
-    return BleuInterval(float(score._mean), float(score._ci))
+    return float(score.score), BleuInterval(float(score._mean), float(score._ci))
 
 
 def length_bucket(length: int, width: int) -> tuple[int, int]:
@@ -71,7 +72,7 @@ def bleu_by_length(
 ) -> list[dict[str, Any]]:
     """Corpus BLEU per source-length bucket, by lo: [{lo, hi, n, bleu, exact_match,
     bleu_mean, bleu_ci95}], the last two the bucket's bootstrap interval
-    (:func:`bleu_interval`; None where it has none)."""
+    (:func:`bleu_with_interval`; None where it has none)."""
     if width < 1:
         raise ValueError(f"bucket width must be >= 1, got {width}")
     groups: dict[tuple[int, int], list[int]] = {}
@@ -81,8 +82,7 @@ def bleu_by_length(
     for (lo, hi), members in sorted(groups.items()):
         hyps = [hypotheses[i] for i in members]
         refs = [references[i] for i in members]
-        score, _ = corpus_bleu(hyps, refs, lowercase, tokenize)
-        interval = bleu_interval(hyps, refs, lowercase, tokenize)
+        score, interval = bleu_with_interval(hyps, refs, lowercase, tokenize)
         exact = sum(h == r for h, r in zip(hyps, refs, strict=True)) / len(members)
         buckets.append(
             {

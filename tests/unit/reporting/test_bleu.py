@@ -12,7 +12,7 @@ import pytest
 from seqlab.reporting.bleu import (
     MAX_BOOTSTRAP_SENTENCES,
     bleu_by_length,
-    bleu_interval,
+    bleu_with_interval,
     corpus_bleu,
     length_bucket,
 )
@@ -58,7 +58,8 @@ def test_the_bootstrap_interval_is_sacrebleus_confidence(tmp_path: Path):
         " ".join(w if (i + j) % 5 else "x" for j, w in enumerate(r.split()))
         for i, r in enumerate(refs)
     ]
-    interval = bleu_interval(hyps, refs)
+    score, interval = bleu_with_interval(hyps, refs)
+    assert score == corpus_bleu(hyps, refs)[0]
     assert interval is not None and interval.half_width > 0
     (tmp_path / "ref").write_text("\n".join(refs) + "\n", encoding="utf-8")
     (tmp_path / "hyp").write_text("\n".join(hyps) + "\n", encoding="utf-8")
@@ -75,7 +76,8 @@ def test_the_bootstrap_interval_is_sacrebleus_confidence(tmp_path: Path):
 
 
 def test_no_interval_for_one_sentence_or_too_many():
-    assert bleu_interval(["a b c d"], ["a b c d"]) is None
     many = ["a b c d"] * (MAX_BOOTSTRAP_SENTENCES + 1)
-    assert bleu_interval(many, many) is None
+    for texts in (["a b c d"], many):
+        score, interval = bleu_with_interval(texts, texts)
+        assert interval is None and score == pytest.approx(100.0)
     assert bleu_by_length(["a b c d"], ["a b c d"], [4])[0]["bleu_ci95"] is None
