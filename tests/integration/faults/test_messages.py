@@ -194,6 +194,8 @@ def test_nan_in_pretrained_embeddings_is_a_message_naming_the_line(fault: Fault)
         ("seed=-1", "seed must be an integer from 0 to 4294967295; got -1"),
         ("task.data_seed=1099511627776", "task.data_seed must be an integer from 0"),
         ("training.max_loss=0", "training.max_loss must be > 0"),
+        ("decoding.bleu_tokenize=flores200", "would download a SentencePiece model"),
+        ("decoding.bucket_unit=tokens", "decoding.bucket_unit='tokens' is unknown"),
     ],
 )
 def test_a_value_out_of_range_is_refused_before_anything_is_written(
