@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import codecs
-import itertools
 from pathlib import Path
 
 from seqlab.config.schema import TaskConfig
 from seqlab.errors import ConfigError, DataFileError
 
-TextPair = tuple[str, str]  # (source, target) as they are in the data
 # One example per line: a longer line is almost always a file whose line ends seqlab does not
 # read as such (old Mac \r, none at all), and would make one giant example.
 MAX_LINE_CHARS = 1_000_000
@@ -84,51 +82,3 @@ def require_paths(config: TaskConfig, layout: str) -> None:
             raise ConfigError(
                 f"task.{key} is not set; give a {layout} file (task.{key}=data/{key[:-5]}.tsv)"
             )
-
-
-def read_tsv_columns(path: str | Path) -> tuple[list[str], list[str]]:
-    """The sources and targets of a ``source<TAB>target`` file, as :func:`read_tsv_pairs`
-    reads them. A well-formed file (one tab on every line, no blank line or side) is split
-    in a few passes over the whole text; any other goes line by line, for the message."""
-    _, text = read_data_text(path, "source<TAB>target")
-    lines = text.split("\n")
-    if "\r" in text:
-        lines = [line.rstrip("\r") for line in lines]
-    if lines and not lines[-1]:
-        lines.pop()  # the final line end
-    one_tab_each = text.count("\t") == len(lines) and all(
-        map(str.__contains__, lines, itertools.repeat("\t"))
-    )
-    if lines and one_tab_each:
-        fields = "\t".join(lines).split("\t")  # every line has exactly one tab
-        sources, targets = fields[0::2], fields[1::2]
-        if all(map(str.strip, sources)) and all(map(str.strip, targets)):
-            return sources, targets
-    pairs = read_tsv_pairs(path)
-    return [s for s, _ in pairs], [t for _, t in pairs]
-
-
-def read_tsv_pairs(path: str | Path) -> list[TextPair]:
-    """The ``source<TAB>target`` lines of a file, as they are; blank lines are skipped,
-    anything else malformed is an error naming the file and line number."""
-    path, lines = read_data_lines(path, "source<TAB>target")
-    pairs: list[TextPair] = []
-    for number, line in lines:
-        if "\t" not in line:
-            raise DataFileError(
-                f"{path}:{number}: no tab in this line; expected 'source<TAB>target', got "
-                f"{line[:60]!r}"
-            )
-        source, target, *rest = line.split("\t")
-        if rest:
-            raise DataFileError(
-                f"{path}:{number}: {len(rest) + 2} tab-separated columns; expected 2 "
-                f"(source<TAB>target)"
-            )
-        if not source.strip() or not target.strip():
-            side = "source" if not source.strip() else "target"
-            raise DataFileError(f"{path}:{number}: the {side} side is empty")
-        pairs.append((source, target))
-    if not pairs:
-        raise DataFileError(f"{path} holds no sentence pairs (the file is empty)")
-    return pairs

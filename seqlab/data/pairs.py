@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from seqlab.config.checks import require_at_least, require_choice
 from seqlab.data.batching import length_loader
-from seqlab.data.files import TextPair
+from seqlab.data.parallel_files import TextPair
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, Batch, TaskSpec
 from seqlab.text import cache

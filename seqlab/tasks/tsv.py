@@ -14,7 +14,7 @@ import lightning as L
 
 from seqlab.config.checks import require_at_least
 from seqlab.config.schema import TaskConfig
-from seqlab.data.files import read_tsv_columns, read_tsv_pairs, require_paths
+from seqlab.data.files import require_paths
 from seqlab.data.pairs import (
     SPLITS,
     Seq2SeqDataModule,
@@ -22,6 +22,7 @@ from seqlab.data.pairs import (
     Tokenization,
     check_vocabulary_and_batching,
 )
+from seqlab.data.parallel_files import read_tsv_columns, read_tsv_pairs
 from seqlab.spec import SEQ2SEQ
 from seqlab.text import cache
 
@@ -29,7 +30,9 @@ from seqlab.text import cache
 @dataclass
 class TsvConfig(TaskConfig):
     """tsv: your parallel data. train_path, valid_path, test_path: ``source<TAB>target``
-    files (relative paths from the directory you run seqlab in). tokenizer: sentencepiece
+    files (relative paths from the directory you run seqlab in). header: true skips each
+    file's first line, false keeps it, null (default) skips it when it names the columns (one
+    word a side, such as ``en<TAB>de``, used on no other line), saying so. tokenizer: sentencepiece
     (subword units, trained on the training file: ``vocab_size`` pieces per side, or for both
     sides with ``shared_vocab``; ``sentencepiece_model`` bpe | unigram) | word (words and
     punctuation) | whitespace. lowercase: lowercase the text the model sees (BLEU still
@@ -45,6 +48,7 @@ class TsvConfig(TaskConfig):
     train_path: str | None = None
     valid_path: str | None = None
     test_path: str | None = None
+    header: bool | None = None
     tokenizer: str = "sentencepiece"
     vocab_size: int = 8000
     sentencepiece_model: str = "bpe"
@@ -93,6 +97,7 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
             tokenization=config.tokenization,
         )
         self.cache = config.cache
+        self.header = config.header
         self.paths = {
             "train": config.train_path,
             "val": config.valid_path,
@@ -106,16 +111,17 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
             **dataclasses.asdict(self.tokenization),
             "min_freq": self.min_freq,
             "max_vocab": self.max_vocab,
+            "header": self.header,
         }
         return cache.files_key([str(p) for p in self.paths.values()], options)
 
     def make_texts(self) -> dict[str, list[TextPair]]:
-        return {split: read_tsv_pairs(str(path)) for split, path in self.paths.items()}
+        return {split: read_tsv_pairs(str(path), self.header) for split, path in self.paths.items()}
 
     def make_columns(
         self, splits: tuple[str, ...] = SPLITS
     ) -> dict[str, tuple[list[str], list[str]]]:
-        return {split: read_tsv_columns(str(self.paths[split])) for split in splits}
+        return {split: read_tsv_columns(str(self.paths[split]), self.header) for split in splits}
 
 
 # The schemas this module declares, stored in Hydra's ConfigStore by
