@@ -33,6 +33,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTENSION_CONFIGS = ROOT / "tests" / "extension" / "configs"
+# The small public corpora the real-data tests read (never copied into the project):
+# $SEQLAB_DATA, as experiment=language_model reads it, else ../shared/data beside the clone.
+CORPORA = Path(os.environ.get("SEQLAB_DATA", ROOT.parent / "shared" / "data"))
+
+
+def development_corpus(name: str) -> Path:
+    """The directory of corpus ``name`` (multi30k, sentiment_uci, ...) in CORPORA. A clone
+    without the corpora (a user's fresh machine) skips the tests that read them and says where
+    they were looked for; CI (CI set, as .ci/run sets it) fails instead, so they always run
+    there."""
+    path = CORPORA / name
+    if not path.is_dir():
+        message = f"the development corpus {name} is not in {CORPORA} (SEQLAB_DATA=DIR names it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
 
 # Small budgets for end-to-end runs: a few optimizer steps, tiny data.
 TINY = [

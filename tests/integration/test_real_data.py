@@ -14,16 +14,15 @@ import torch
 
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.inference.translate import translate_lines
-from tests.conftest import ROOT, TINY, clean_error, compose_config, train
+from tests.conftest import CORPORA, TINY, clean_error, compose_config, development_corpus, train
 
-DATA = ROOT.parent / "shared" / "data"
-MULTI30K, SENTIMENT = DATA / "multi30k", DATA / "sentiment_uci"
+MULTI30K, SENTIMENT = CORPORA / "multi30k", CORPORA / "sentiment_uci"
 
 
 @pytest.fixture(scope="module")
 def small_multi30k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 400 training pairs of Multi30k En-De; valid and test as they are."""
-    assert MULTI30K.is_dir(), f"the development corpora are expected in {DATA}"
+    development_corpus("multi30k")
     directory = tmp_path_factory.mktemp("multi30k")
     lines = (MULTI30K / "train.tsv").read_text(encoding="utf-8").splitlines()[:400]
     (directory / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -162,6 +161,7 @@ def test_text_classification_defaults_suit_real_sentences(tmp_path):
     assert cfg.model.dropout == 0.5 and cfg.model.embedding_size == 100
     assert cfg.callbacks.monitor == "val/acc" and cfg.callbacks.patience == 5
     assert cfg.task.tokenizer == "word" and cfg.task.lowercase and cfg.trainer.max_epochs == 30
+    development_corpus("sentiment_uci")
     results = train(
         [
             "model=gru",

@@ -17,10 +17,10 @@ from seqlab.tasks.tsv import TsvConfig
 from seqlab.text.encoder import CorpusEncoder, vocabulary
 from seqlab.text.tokenizers import SentencePieceTokenizer, Tokenizer, WordTokenizer
 from seqlab.text.vocab import Vocab
-from tests.conftest import ROOT
+from tests.conftest import CORPORA, ROOT, development_corpus
 
 GOLDEN = json.loads((ROOT / "tests" / "fixtures" / "encoder_golden.json").read_text())
-MULTI30K = ROOT.parent / "shared" / "data" / "multi30k"
+MULTI30K = CORPORA / "multi30k"
 POOL = ["a", "the", "cat", "Hund", "école", "naïve", "ΣΟΦΙΑ", "straße", "日本語", "😀x", "(", ")",
         ".", ",", "don't", "self-made", "x¨y", "ﬁne", "Ⅻ", "３４", "...", "'", "—", "-a", "a-",
         "A.B.", "U.S.", "€5", "über", "ΑΣ", "İstanbul", "ǅ", "\u00ad", "n\u0303", "ñ", "x_y",
@@ -91,13 +91,13 @@ def test_random_text_encodes_as_the_earlier_engine_did(random_files: Path, key: 
 
 @pytest.mark.parametrize("key", FAST)
 def test_multi30k_encodes_as_the_earlier_engine_did(key: str) -> None:
-    golden_case("multi30k", MULTI30K, key)
+    golden_case("multi30k", development_corpus("multi30k"), key)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", sorted(set(KEYS) - set(FAST)))
 def test_multi30k_sentencepiece_encodes_as_the_earlier_engine_did(key: str) -> None:
-    golden_case("multi30k", MULTI30K, key)
+    golden_case("multi30k", development_corpus("multi30k"), key)
 
 
 @pytest.mark.parametrize("tokenizer", [Tokenizer(), WordTokenizer(), WordTokenizer(True)])
