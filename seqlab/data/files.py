@@ -75,6 +75,35 @@ def read_data_lines(path: str | Path, layout: str) -> tuple[Path, list[tuple[int
     return path, lines
 
 
+# Rewrites a comma-separated file as tab-separated (quoted fields, commas inside them, and
+# whitespace inside a field as one space, so a field's line breaks do not split the example).
+CSV_TO_TSV = (
+    "python -c \"import csv,sys; [print('\\t'.join(' '.join(f.split()) for f in r)) for r in "
+    "csv.reader(open(sys.argv[1], newline='', encoding='utf-8'))]\""
+)
+
+
+def looks_comma_separated(path: Path, line: str) -> bool:
+    """Whether a line without a tab is from a CSV file: the file is named ``*.csv``, or the
+    line ends in a comma and one short field (``...,positive``, ``...,1``)."""
+    last = line.rsplit(",", 1)[-1].strip().strip('"')
+    return path.suffix.lower() == ".csv" or (
+        "," in line and 0 < len(last) <= 20 and " " not in last
+    )
+
+
+def no_tab_message(path: Path, number: int, line: str, layout: str, otherwise: str) -> str:
+    """The error for a line without a tab: what was expected, what the line holds, and how to
+    fix it: for a CSV file the command that rewrites it tab-separated, else ``otherwise``."""
+    fix = (
+        f"It looks comma-separated (CSV); seqlab reads tab-separated files. Convert it: "
+        f"{CSV_TO_TSV} {path.name} > {path.stem}.tsv"
+        if looks_comma_separated(path, line)
+        else otherwise
+    )
+    return f"{path}:{number}: no tab in this line; expected '{layout}', got {line[:60]!r}. {fix}"
+
+
 def require_paths(config: TaskConfig, layout: str) -> None:
     """train_path, valid_path and test_path must be set (tsv, text_tsv)."""
     for key in ("train_path", "valid_path", "test_path"):

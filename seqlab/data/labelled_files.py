@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab.data.files import read_data_lines
+from seqlab.data.files import no_tab_message, read_data_lines
 from seqlab.errors import DataFileError
 
 LABEL_COLUMNS = ("last", "first")
@@ -45,7 +45,11 @@ def split_labelled_lines(
     rows: list[LabelledLine] = []
     for number, line in lines:
         if "\t" not in line:
-            raise DataFileError(f"{path}:{number}: no tab; expected '{layout}'")
+            raise DataFileError(
+                no_tab_message(
+                    path, number, line, layout, "Separate the text and its label by a tab."
+                )
+            )
         if label_column == "last":
             text, label = line.rsplit("\t", 1)
         else:

@@ -6,7 +6,7 @@ import itertools
 import re
 from pathlib import Path
 
-from seqlab.data.files import read_data_lines, read_data_text
+from seqlab.data.files import no_tab_message, read_data_lines, read_data_text
 from seqlab.errors import DataFileError
 
 TextPair = tuple[str, str]  # (source, target) as they are in the data
@@ -26,7 +26,14 @@ def read_tsv_pairs(path: str | Path, header: bool | None = None) -> list[TextPai
     for number, line in lines:
         if "\t" not in line:
             raise DataFileError(
-                f"{path}:{number}: no tab in this line; expected '{LAYOUT}', got {line[:60]!r}"
+                no_tab_message(
+                    path,
+                    number,
+                    line,
+                    LAYOUT,
+                    "For a corpus in two aligned files, one sentence a line (train.en and "
+                    "train.de): paste train.en train.de > train.tsv",
+                )
             )
         source, target, *rest = line.split("\t")
         if rest:
