@@ -2,10 +2,14 @@
 # Every GPU check of seqlab in one command, for a GPU machine lent for a few minutes
 # (docs/benchmarks.md, "GPU"): where the time of a training step goes (profile_gpu.py, with
 # the Python places that make the host wait), the gpu benchmark section (seqlab against raw
-# cuDNN) and the GPU test suite. Writes at most 8 files into $OUT (default gpu_check/):
+# cuDNN) and the GPU test suite. Writes 8 files into $OUT (default gpu_check/), the most a
+# lent machine hands back:
 #   gpu_check.log      everything printed, the card first
 #   gpu.json           the benchmark's numbers
-#   profile/*.txt      per side: the profile, and the sync sites per step
+#   profile/{lstm,gru}_{cudnn_loop,bare_lightning,seqlab_path}.txt
+#                      per cell and side: ms/step, syncs, launches and GPU busy time per step,
+#                      the sync sites, the profile (the LSTM trails the GRU against raw cuDNN:
+#                      the two cells' files side by side say whether its step is host-bound)
 #
 # The machine needs PyTorch with CUDA and seqlab's dependencies. Those the lent machines lack
 # (Hydra's: /work/.library/device/KINDS.md lists what they hold) travel as wheels in .whl/,
@@ -31,8 +35,10 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
     status=0
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
     python3 -c "import torch; print('torch', torch.__version__, 'cuDNN', torch.backends.cudnn.version())"
-    echo "== profile (LSTM)"
-    python3 scripts/profile_gpu.py --out "$OUT/profile" --cell lstm || status=1
+    for cell in lstm gru; do
+        echo "== profile ($cell)"
+        python3 scripts/profile_gpu.py --out "$OUT/profile" --cell $cell || status=1
+    done
     echo "== gpu benchmark"
     python3 scripts/benchmark.py --only gpu --steps 100 --repeats 3 --json "$OUT/gpu.json" || status=1
     echo "== GPU suite"

@@ -5,12 +5,14 @@ setup).
 
     python scripts/profile_gpu.py --out DIR [--cell lstm] [--steps 30]
 
-Writes, per side, DIR/<side>.txt: wall time per step, host-device synchronisations and
-copies per step (cudaStreamSynchronize, cudaMemcpy*, cudaDeviceSynchronize; set-up
-included), and the top operators by self CPU time; and DIR/<side>_syncs.txt: every place in
-Python that made the host wait for the GPU (torch.cuda's sync debug mode), with how often in a
-run of N steps and of 2N: a place whose count grows by N waits at every step, one whose count
-stays waits once (set-up, epoch ends). Needs a CUDA GPU.
+Writes one file per side, DIR/<cell>_<side>.txt: wall time per step; host-device
+synchronisations and copies per step (cudaStreamSynchronize, cudaMemcpy*,
+cudaDeviceSynchronize; set-up included); kernel launches per step and the GPU's busy time per
+step (when the loop's wall time per step is close to the busy time, the GPU bounds the step;
+when it is well above, the host does: launching, Python, or waits); every place in Python
+that made the host wait for the GPU (torch.cuda's sync debug mode), with how often in a run of
+N steps and of 2N (a place whose count grows by N waits at every step, one whose count stays
+waits once: set-up, epoch ends); and the top operators by self CPU time. Needs a CUDA GPU.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from benchmarks.gpu import GPU_EMBEDDING, GPU_HIDDEN, CudnnTagger, gpu_loop
 
 SYNCS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize")
 COPIES = ("cudaMemcpyAsync", "cudaMemcpy")
+LAUNCHES = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx")
 # operators that copy between host and device or read a value back
 WAITING_OPS = ("aten::copy_", "aten::_local_scalar_dense", "aten::nonzero")
 TORCH_FRAME = re.compile(r"(^|/)torch/|^<built-in|^nn\.Module:")
@@ -118,10 +121,24 @@ def main() -> None:
         counts = {e.key: e.count for e in events}
         syncs = {k: counts.get(k, 0) / args.steps for k in SYNCS}
         copies = {k: counts.get(k, 0) / args.steps for k in COPIES}
+        launches = sum(counts.get(k, 0) for k in LAUNCHES) / args.steps
+        gpu_busy_ms = sum(e.self_device_time_total for e in events) / 1000 / args.steps
+        once = sync_sites(side)
+        twice = sync_sites(sides(args.cell, data, batch, 2 * args.steps)[name])
+        sites = [
+            f"{(twice[site] - once[site]) / args.steps:5.2f}/step  {once[site]:4d} in "
+            f"{args.steps} steps, {twice[site]:4d} in {2 * args.steps}  {site}"
+            for site in sorted(twice | once, key=lambda s: once[s] - twice[s])
+        ]
         lines = [
             f"{name}: {1000 * seconds / args.steps:.2f} ms/step in the loop "
             f"({wall:.2f} s with setup), cell {args.cell}",
             f"per step: syncs {syncs}, copies {copies}",
+            f"per step under the profiler: {launches:.0f} kernel launches, GPU busy "
+            f"{gpu_busy_ms:.2f} ms",
+            "",
+            "Where the host waited for the GPU (sync debug mode), per step; in runs of N, 2N:",
+            *sites,
             "",
             events.table(sort_by="self_cpu_time_total", row_limit=40),
             "",
@@ -129,17 +146,9 @@ def main() -> None:
             "waits for the stream too, without a cudaStreamSynchronize: a long average here):",
             waits_by_stack(prof),
         ]
-        (args.out / f"{name}.txt").write_text("\n".join(lines))
-        print(lines[0] + "\n  " + lines[1], flush=True)
-        once = sync_sites(side)
-        twice = sync_sites(sides(args.cell, data, batch, 2 * args.steps)[name])
-        report = [
-            f"{(twice[site] - once[site]) / args.steps:5.2f}/step  {once[site]:4d} in "
-            f"{args.steps} steps, {twice[site]:4d} in {2 * args.steps}  {site}"
-            for site in sorted(twice | once, key=lambda s: once[s] - twice[s])
-        ]
-        (args.out / f"{name}_syncs.txt").write_text("\n".join(report) + "\n")
-        print("  sync sites:\n    " + "\n    ".join(report[:8]), flush=True)
+        (args.out / f"{args.cell}_{name}.txt").write_text("\n".join(lines) + "\n")
+        print("\n  ".join(lines[:3]), flush=True)
+        print("  sync sites:\n    " + "\n    ".join(sites[:8]), flush=True)
 
 
 if __name__ == "__main__":
