@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 from seqlab.config.schema import TaskConfig
@@ -83,13 +84,14 @@ CSV_TO_TSV = (
 )
 
 
+CSV_LAST_FIELD = re.compile(r'[^\s,],"?[^\s,"]{1,20}"?\s*$')
+
+
 def looks_comma_separated(path: Path, line: str) -> bool:
     """Whether a line without a tab is from a CSV file: the file is named ``*.csv``, or the
-    line ends in a comma and one short field (``...,positive``, ``...,1``)."""
-    last = line.rsplit(",", 1)[-1].strip().strip('"')
-    return path.suffix.lower() == ".csv" or (
-        "," in line and 0 < len(last) <= 20 and " " not in last
-    )
+    line ends in a comma and one short field right after it (``...,positive``, ``...",1``), as
+    prose, with its space after a comma, does not."""
+    return path.suffix.lower() == ".csv" or CSV_LAST_FIELD.search(line) is not None
 
 
 def no_tab_message(path: Path, number: int, line: str, layout: str, otherwise: str) -> str:

@@ -23,6 +23,8 @@ from seqlab.errors import DataFileError
         ("reviews.txt", "A fine film,1", True),
         ("train.en", "Hello, how are you?", False),  # a sentence with a comma
         ("train.en", "Two dogs play.", False),
+        ("train.en", "Thank you, sir", False),  # prose: a space after the comma
+        ("reviews.txt", 'A fine film,"pos"', True),
         ("a.tsv", "ends in a comma,", False),
     ],
 )
