@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from seqlab.config.schema import TaskConfig
@@ -104,6 +105,28 @@ def no_tab_message(path: Path, number: int, line: str, layout: str, otherwise: s
         else otherwise
     )
     return f"{path}:{number}: no tab in this line; expected '{layout}', got {line[:60]!r}. {fix}"
+
+
+def skips_first_line(
+    path: Path,
+    number: int,
+    header: bool | None,
+    names_the_columns: Callable[[], bool],
+    names: tuple[str, str],
+    kept_as: str,
+) -> bool:
+    """Whether to drop a file's first line (line ``number`` of ``path``): ``header`` (the
+    task's option) if set, else whether the line ``names_the_columns()``, printing that it was
+    read as the column ``names`` and how to keep it as ``kept_as``."""
+    if header is not None:
+        return header
+    if not names_the_columns():
+        return False
+    print(
+        f"seqlab: {path.name}:{number} read as column names ({names[0]!r}, {names[1]!r}) and "
+        f"skipped; task.header=false keeps it as {kept_as}"
+    )
+    return True
 
 
 def require_paths(config: TaskConfig, layout: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab.data.files import no_tab_message, read_data_lines
+from seqlab.data.files import no_tab_message, read_data_lines, skips_first_line
 from seqlab.errors import DataFileError
 
 LABEL_COLUMNS = ("last", "first")
@@ -136,15 +136,14 @@ def read_text_tsv(
     """
     path, lines = read_data_lines(path, layout_of(label_column))
     rows = split_labelled_lines(path, lines, label_column)
-    skip = header if header is not None else looks_like_a_header(rows, labels)
-    if skip and rows:
-        if header is None:
-            first = rows[0]
-            print(
-                f"seqlab: {path.name}:{first.number} read as column names "
-                f"({first.text.strip()!r}, {first.label!r}) and skipped; "
-                f"task.header=false keeps it as an example"
-            )
+    if rows and skips_first_line(
+        path,
+        rows[0].number,
+        header,
+        lambda: looks_like_a_header(rows, labels),
+        (rows[0].text.strip(), rows[0].label),
+        "an example",
+    ):
         rows = rows[1:]
     if not rows:
         raise DataFileError(f"{path} holds no examples (the file is empty)")

@@ -6,7 +6,12 @@ import itertools
 import re
 from pathlib import Path
 
-from seqlab.data.files import no_tab_message, read_data_lines, read_data_text
+from seqlab.data.files import (
+    no_tab_message,
+    read_data_lines,
+    read_data_text,
+    skips_first_line,
+)
 from seqlab.errors import DataFileError
 
 TextPair = tuple[str, str]  # (source, target) as they are in the data
@@ -73,9 +78,8 @@ def read_tsv_columns(path: str | Path, header: bool | None = None) -> tuple[list
         if all(map(str.strip, sources)) and all(map(str.strip, targets)):
             if skip_header(path, 1, sources, targets, header):
                 sources, targets = sources[1:], targets[1:]
-                if not sources:
-                    raise DataFileError(f"{path} holds no sentence pairs (the file is empty)")
-            return sources, targets
+            if sources:
+                return sources, targets
     pairs = read_tsv_pairs(path, header)
     return [s for s, _ in pairs], [t for _, t in pairs]
 
@@ -84,17 +88,15 @@ def skip_header(
     path: Path, number: int, sources: list[str], targets: list[str], header: bool | None
 ) -> bool:
     """Whether to drop a file's first pair (line ``number`` of ``path``): ``header`` if
-    given, else whether it :func:`names_the_columns`, printing what was skipped and how to
-    keep it."""
-    if header is not None:
-        return header
-    if not names_the_columns(sources, targets):
-        return False
-    print(
-        f"seqlab: {path.name}:{number} read as column names ({sources[0].strip()!r}, "
-        f"{targets[0].strip()!r}) and skipped; task.header=false keeps it as a sentence pair"
+    given, else whether it :func:`names_the_columns`, saying so."""
+    return skips_first_line(
+        path,
+        number,
+        header,
+        lambda: names_the_columns(sources, targets),
+        (sources[0].strip(), targets[0].strip()),
+        "a sentence pair",
     )
-    return True
 
 
 def names_the_columns(sources: list[str], targets: list[str]) -> bool:
