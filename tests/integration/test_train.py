@@ -334,6 +334,7 @@ BAD_FILES = {
     "label": b"good\tpositive\nfine\tmaybe\n",
     "empty_side": b"the dog\tle chien\n\tun chat\n",
     "columns": b"a\tb\tc\n",
+    "csv_line": b"good movie,1\nbad,0\n",
     "blank": b"\n \n\n",
 }
 
@@ -343,6 +344,13 @@ BAD_FILES = {
     [
         ("text_tsv", "missing", "missing.tsv does not exist"),
         ("text_tsv", "no_tab", "no_tab.tsv:2: no tab"),
+        (
+            "text_tsv",
+            "csv_line",
+            "csv_line.tsv:1: no tab in this line; expected 'text<TAB>label', got 'good movie,1'."
+            " It looks comma-separated (CSV); seqlab reads tab-separated files. Convert it: "
+            "python -c",
+        ),
         ("text_tsv", "empty", "empty.tsv holds no examples"),
         ("text_tsv", "empty_text", "empty_text.tsv:2: the text is empty"),
         ("text_tsv", "latin1", "latin1.tsv:1: not valid UTF-8"),
@@ -350,6 +358,13 @@ BAD_FILES = {
         ("tsv", "missing", "missing.tsv does not exist"),
         ("tsv", "empty_side", "empty_side.tsv:2: the source side is empty"),
         ("tsv", "columns", "columns.tsv:1: 3 tab-separated columns"),
+        (
+            "tsv",
+            "no_tab",
+            "no_tab.tsv:2: no tab in this line; expected 'source<TAB>target', got 'just words'. "
+            "For a corpus in two aligned files, one sentence a line (train.en and train.de): "
+            "paste train.en train.de > train.tsv",
+        ),
         ("tsv", "latin1", "latin1.tsv:1: not valid UTF-8"),
         ("lm", "missing", "missing.tsv does not exist"),
         ("lm", "empty", "empty.tsv holds no text (it is empty or only whitespace)"),
