@@ -6,7 +6,8 @@
 
 Sections
   overhead   milliseconds per step of the training loop itself (a tiny model): the plain
-             loop, the smallest manual-optimisation LightningModule, and seqlab.
+             loop, the smallest manual-optimisation LightningModule, and seqlab (the Trainer,
+             callbacks and loggers `python -m seqlab.train` builds, validation left out).
   perstep    the same RecurrentTagger on the same copy data trained through (a) seqlab's
              path (Lightning Trainer + PerStepObjective + TensorBoard/CSV logging, as
              `python -m seqlab.train` builds it) and (b) a plain loop written here;
@@ -47,9 +48,10 @@ Sections
              the same model and global batch; training tokens/s and the ratio.
   gpu        (skipped without a CUDA GPU) on the card: raw cuDNN (nn.Embedding + nn.LSTM/GRU +
              nn.Linear in a plain loop) against seqlab's fused model in the same loop, seqlab's
-             whole path (Lightning, trainer=gpu), the bare LightningModule and seqlab's
-             explicit gate-level cells;
-             float32 against 16-mixed and bf16-mixed autocast; tokens/s and ratios.
+             whole path (Lightning, trainer=gpu), the bare LightningModule, seqlab's
+             explicit gate-level cells and the raw loop's whole step as one CUDA graph (no
+             host work per kernel: the card's ceiling); float32 against 16-mixed and
+             bf16-mixed autocast; tokens/s and ratios.
 
 Runs alternate (a, b, a, b, ...) in rounds. Ratios are reported as the median over rounds
 with the rounds' range and the best-of-N ratio beside it, and a warning is printed when the

@@ -58,19 +58,17 @@ class FitTimer:
         self.seconds = 0.0
 
 
-def fit_seconds(
-    objective, loader, steps: int, accelerator: str = "cpu", callbacks: list | None = None
-) -> float:
-    """Train ``objective`` for ``steps`` steps with seqlab's Trainer setup (TensorBoard and CSV
-    loggers, seqlab's logging interval, no validation or checkpoints); return the seconds of
-    the training loop (see FitTimer)."""
+def fit_seconds(objective, loader, steps: int, accelerator: str = "cpu") -> float:
+    """Train ``objective`` (the bare LightningModule) for ``steps`` steps in a plain Lightning
+    Trainer with seqlab's logging interval and the same two loggers (TensorBoard, CSV), no
+    validation or checkpoints; return the seconds of the training loop (see FitTimer)."""
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     with TemporaryDirectory() as tmp:
         timer = FitTimer()
         trainer = L.Trainer(
-            callbacks=[timer.callback, *(callbacks or [])],
+            callbacks=[timer.callback],
             accelerator=accelerator,
             devices=1,
             max_steps=steps,
@@ -83,6 +81,44 @@ def fit_seconds(
             logger=[TensorBoardLogger(tmp, name="tb", version=""), CSVLogger(tmp, name="")],
         )
         trainer.fit(objective, train_dataloaders=loader)
+    return timer.seconds
+
+
+def seqlab_fit_seconds(objective, loader, steps: int, accelerator: str = "cpu") -> float:
+    """Train a seqlab objective for ``steps`` steps in the Trainer ``python -m seqlab.train``
+    builds: seqlab's trainer options (logging interval, no sanity check), its callbacks (best
+    and resumable checkpoints, throughput, progress lines, batches on the device, ...), its
+    loggers and checkpoint IO, as a run whose output is piped (no progress bar); without the
+    validation, which a plain loop does not have either. Returns the seconds of the training
+    loop (see FitTimer)."""
+    import warnings
+
+    from seqlab.engine.callbacks import CallbacksConfig, build_callbacks
+    from seqlab.engine.distributed import KeepGeneratorsAcrossDdpSetup
+    from seqlab.engine.trainer import build_trainer
+    from seqlab.reporting.loggers import build_loggers
+
+    options = {
+        "_target_": "lightning.pytorch.Trainer",
+        "accelerator": accelerator,
+        "devices": 1,
+        "max_steps": steps,
+        "max_epochs": -1,
+        "limit_val_batches": 0,
+        "log_every_n_steps": LOG_EVERY,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "num_sanity_val_steps": 0,
+    }
+    with TemporaryDirectory() as tmp:
+        timer = FitTimer()
+        run_dir = Path(tmp)
+        callbacks = build_callbacks(CallbacksConfig(), objective.spec, run_dir).all
+        callbacks += [KeepGeneratorsAcrossDdpSetup(), timer.callback]
+        trainer = build_trainer(options, run_dir, callbacks, list(build_loggers(run_dir)))
+        with warnings.catch_warnings():  # the best checkpoint's val/ce: no validation here
+            warnings.filterwarnings("ignore", message=".*could not find the monitored key")
+            trainer.fit(objective, train_dataloaders=loader)
     return timer.seconds
 
 
@@ -118,8 +154,8 @@ def seqlab_path(
     steps: int,
     accelerator: str = "cpu",
 ) -> float:
-    """Train through seqlab's objective and Trainer setup. Returns seconds of the training
-    loop (see FitTimer)."""
+    """Train through seqlab's objective in seqlab's Trainer (see seqlab_fit_seconds). Returns
+    seconds of the training loop (see FitTimer)."""
 
     from seqlab.config.training import TrainingConfig
     from seqlab.data.batching import batch_loader
@@ -134,12 +170,9 @@ def seqlab_path(
         fixed_length=True,
         focus_metric="recall_acc",
     )
-    from seqlab.engine.callbacks import BatchesOnDevice
-
     objective = PerStepObjective(model, TrainingConfig(lr=1e-3), spec)
     loader = batch_loader(data, batch, shuffle=True)
-    # seqlab's own placement of the batches (python -m seqlab.train adds it; a no-op on CPU)
-    return fit_seconds(objective, loader, steps, accelerator, [BatchesOnDevice()])
+    return seqlab_fit_seconds(objective, loader, steps, accelerator)
 
 
 def bare_lightning_path(

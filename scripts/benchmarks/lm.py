@@ -13,7 +13,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import fit_seconds, plain_adam, ratio_spread
+from benchmarks.common import plain_adam, ratio_spread, seqlab_fit_seconds
 from seqlab.config.training import TrainingConfig
 from seqlab.data.streams import stream_layout, training_stream_loader
 from seqlab.models.recurrent import detach_state
@@ -54,7 +54,7 @@ def seqlab_lm_path(model: RecurrentTagger, ids: torch.Tensor, steps: int) -> flo
     )
     objective = LanguageModelObjective(model, TrainingConfig(lr=1e-3, tbptt_steps=WINDOW), spec)
     loader = training_stream_loader(ids, STREAMS, WINDOW, random_length=False)
-    return fit_seconds(objective, loader, steps)
+    return seqlab_fit_seconds(objective, loader, steps)
 
 
 def bench_lm(args: argparse.Namespace) -> list[dict]:

@@ -11,7 +11,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from benchmarks.common import fit_seconds, plain_adam
+from benchmarks.common import plain_adam, seqlab_fit_seconds
 
 
 def translation_batches(n_batches: int, batch: int, length: int) -> tuple[list[dict], int, int]:
@@ -79,7 +79,7 @@ def seq2seq_seqlab(model, batches: list[dict], steps: int, vocab: tuple[int, int
     )
     objective = Seq2SeqObjective(model, TrainingConfig(lr=1e-3), spec)
     loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False)
-    return fit_seconds(objective, loader, steps)
+    return seqlab_fit_seconds(objective, loader, steps)
 
 
 def bench_seq2seq(args: argparse.Namespace) -> dict:

@@ -72,3 +72,25 @@ def test_attention_flop_count_sees_inside_the_hand_written_decoder():
     fixed = attention.step_gflops(attention.bahdanau_model(vocab, "none"), batches)
     assert as_run == pytest.approx(definition, rel=0.05)
     assert fixed < 0.7 * as_run  # the second encoder direction and the wider context
+
+
+def test_seqlab_side_trains_in_the_trainer_seqlab_train_builds(monkeypatch):
+    """The benchmarks' seqlab side is the run's own Trainer, callbacks and loggers, so its
+    per-step cost is what a user's run pays (validation aside)."""
+    from seqlab.engine import callbacks, trainer
+
+    common = _section("common")
+    built = {"callbacks": 0, "trainer": 0}
+    for module, key in ((callbacks, "callbacks"), (trainer, "trainer")):
+        name = f"build_{key}"
+        original = getattr(module, name)
+
+        def counted(*args, _original=original, _key=key, **kwargs):
+            built[_key] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    seconds = common.seqlab_path(
+        common.make_model("gru", "fused", 8, 8), common.copy_data(64, 1), 16, 6
+    )
+    assert seconds > 0 and built == {"callbacks": 1, "trainer": 1}
