@@ -158,3 +158,28 @@ def test_the_whole_training_loop_reads_values_only_at_flushes_and_epoch_ends(
     quiet = [s for s in steps_of_reads if s in between]
     assert steps == 28 and len(flushes) >= 4 and len(between) >= 15, (flushes, epoch_ends)
     assert not quiet, sorted(set(quiet))
+
+
+@pytest.mark.parametrize(
+    ("loss", "norm"),
+    [
+        (0.5, 1.0),
+        (2.0, 0.0),  # a loss at the bound is still good
+        (math.nan, 1.0),
+        (math.inf, 1.0),
+        (-math.inf, 1.0),
+        (2.0 + 1e-3, 1.0),  # past the bound
+        (1e30, 1.0),
+        (0.5, math.nan),
+        (0.5, math.inf),
+    ],
+)
+def test_the_device_check_flags_the_steps_the_cpu_path_stops(loss: float, norm: float):
+    """bad_step (the fused optimizer's found_inf) against the CPU path's test: a loss or norm
+    that is not finite, or a finite loss past the bound (2.0 here)."""
+    from seqlab.objectives.base import bad_step
+
+    stops = not math.isfinite(loss) or loss > 2.0 or not math.isfinite(norm)
+    flag = bad_step(torch.tensor([loss, norm]), 2.0)
+    assert flag.dtype == torch.float32 and flag.shape == ()
+    assert float(flag) == float(stops)
