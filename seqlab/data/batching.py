@@ -26,6 +26,7 @@ from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 from seqlab.spec import Batch
+from seqlab.text.vocab import PAD_ID
 
 
 def count_tokens(batch: Batch) -> int | Tensor:
@@ -39,6 +40,28 @@ def count_tokens(batch: Batch) -> int | Tensor:
     else:
         return batch["inputs"].numel()
     return total if total.device.type == "cuda" else int(total)
+
+
+def padded_rows(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
+    """Rows ``rows`` of texts held in one flat id array (text i is ``ids[offsets[i]:offsets[i
+    + 1]]``), padded with PAD_ID to ``width``: (B, width) int64. A few numpy operations, a
+    handful of microseconds each, with no Python loop over the batch."""
+    starts, ends = offsets[rows], offsets[rows + 1]
+    positions = starts[:, None] + np.arange(width)
+    if not len(ids):
+        return np.full(positions.shape, PAD_ID, dtype=np.int64)
+    padded = ids.take(positions, mode="clip").astype(np.int64)  # clip: past the last text
+    padded[positions >= ends[:, None]] = PAD_ID
+    return padded
+
+
+def flat_ids(texts: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Texts of ids as one flat int64 array and the offsets (N + 1,) of their starts, the
+    layout :func:`padded_rows` reads."""
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(text) for text in texts], out=offsets[1:])
+    ids = np.fromiter((i for text in texts for i in text), dtype=np.int64, count=int(offsets[-1]))
+    return ids, offsets
 
 
 class TensorDictDataset(Dataset):

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from seqlab.config.checks import require_at_least, require_choice
-from seqlab.data.batching import length_loader
+from seqlab.data.batching import length_loader, padded_rows
 from seqlab.data.parallel_files import TextPair
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, Batch, TaskSpec
@@ -39,7 +39,7 @@ from seqlab.text.tokenizers import (
     build_tokenizer,
     tokenizer_from_state,
 )
-from seqlab.text.vocab import BOS_ID, EOS_ID, PAD_ID, Vocab
+from seqlab.text.vocab import BOS_ID, EOS_ID, Vocab
 
 SPLITS = ("train", "val", "test")
 SETUP_REPORT_FROM = 2.0  # seconds: a setup that takes longer prints where the time went
@@ -79,17 +79,6 @@ class Tokenization:
         )
 
 
-def _padded(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray, width: int) -> np.ndarray:
-    """Rows ``rows`` of a flat id array, padded with PAD_ID to ``width``: (B, width) int64."""
-    starts, ends = offsets[rows], offsets[rows + 1]
-    positions = starts[:, None] + np.arange(width)
-    if not len(ids):
-        return np.full(positions.shape, PAD_ID, dtype=np.int64)
-    padded = ids.take(positions, mode="clip").astype(np.int64)  # clip: past the last text
-    padded[positions >= ends[:, None]] = PAD_ID
-    return padded
-
-
 def _joined(lines: list[str]) -> str | list[str]:
     """The lines as one string, a newline between them; as they are when that would not
     split back into them (none, or a line holding a newline)."""
@@ -120,8 +109,8 @@ class EncodedPairs(Dataset):
     def __getitem__(self, index: list[int] | np.ndarray) -> Batch:
         rows = np.asarray(index, dtype=np.int64)
         src_lengths, tgt_lengths = self.src_lengths[rows], self.tgt_lengths[rows]
-        src = _padded(*self._src, rows, int(src_lengths.max()))
-        tgt_out = _padded(*self._tgt, rows, int(tgt_lengths.max()) + 1)
+        src = padded_rows(*self._src, rows, int(src_lengths.max()))
+        tgt_out = padded_rows(*self._tgt, rows, int(tgt_lengths.max()) + 1)
         tgt_in = np.empty_like(tgt_out)
         tgt_in[:, 0] = BOS_ID
         tgt_in[:, 1:] = tgt_out[:, :-1]
