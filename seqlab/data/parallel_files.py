@@ -55,7 +55,7 @@ def read_tsv_pairs(path: str | Path, header: bool | None = None) -> list[TextPai
     if pairs and skip_header(path, lines[0][0], sources, targets, header):
         pairs = pairs[1:]
     if not pairs:
-        raise DataFileError(f"{path} holds no sentence pairs (the file is empty)")
+        raise no_pairs(path)
     return pairs
 
 
@@ -78,10 +78,16 @@ def read_tsv_columns(path: str | Path, header: bool | None = None) -> tuple[list
         if all(map(str.strip, sources)) and all(map(str.strip, targets)):
             if skip_header(path, 1, sources, targets, header):
                 sources, targets = sources[1:], targets[1:]
-            if sources:
-                return sources, targets
+            if not sources:
+                raise no_pairs(path)
+            return sources, targets
     pairs = read_tsv_pairs(path, header)
     return [s for s, _ in pairs], [t for _, t in pairs]
+
+
+def no_pairs(path: Path) -> DataFileError:
+    """The error for a file left with no sentence pair."""
+    return DataFileError(f"{path} holds no sentence pairs (the file is empty)")
 
 
 def skip_header(
