@@ -7,7 +7,9 @@
 Sections
   overhead   milliseconds per step of the training loop itself (a tiny model): the plain
              loop, the smallest manual-optimisation LightningModule, and seqlab (the Trainer,
-             callbacks and loggers `python -m seqlab.train` builds, validation left out).
+             callbacks and loggers `python -m seqlab.train` builds, validation left out);
+             and the CPU time a step of writing three scalars to TensorBoard, through
+             Lightning's log_metrics and through seqlab's step-scalar bursts.
   perstep    the same RecurrentTagger on the same copy data trained through (a) seqlab's
              path (Lightning Trainer + PerStepObjective + TensorBoard/CSV logging, as
              `python -m seqlab.train` builds it) and (b) a plain loop written here;

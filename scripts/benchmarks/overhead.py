@@ -1,12 +1,22 @@
 """The overhead section: milliseconds per step of the training loop itself (a tiny model): the
-plain loop, the smallest manual-optimisation LightningModule, and seqlab."""
+plain loop, the smallest manual-optimisation LightningModule, and seqlab; and the cost of
+writing a step's scalars to TensorBoard."""
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import time
+from tempfile import TemporaryDirectory
 
-from benchmarks.common import bare_lightning_path, copy_data, make_model, plain_loop, seqlab_path
+from benchmarks.common import (
+    LOG_EVERY,
+    bare_lightning_path,
+    copy_data,
+    make_model,
+    plain_loop,
+    seqlab_path,
+)
 
 
 def bench_overhead(args: argparse.Namespace) -> dict:
@@ -33,6 +43,53 @@ def bench_overhead(args: argparse.Namespace) -> dict:
         f"  loop cost per step (tiny model): plain {ms['plain']:.3f} ms, bare Lightning "
         f"{ms['bare_lightning']:.3f} ms (+{row['lightning_overhead_ms']:.3f}), seqlab "
         f"{ms['seqlab']:.3f} ms (+{row['seqlab_overhead_ms']:.3f})",
+        flush=True,
+    )
+    row["tensorboard_ms_per_step"] = bench_step_scalar_writes(args.repeats)
+    return row
+
+
+def bench_step_scalar_writes(repeats: int, steps: int = 3000) -> dict:
+    """CPU milliseconds a step (every thread of the process, TensorBoard's writer thread
+    included, its queue drained) to write three scalars a step to TensorBoard: through
+    Lightning's ``TensorBoardLogger.log_metrics`` at every step (one event per scalar, what
+    ``self.log`` leads to) and through seqlab's ``StepScalarBuffer`` (bursts of the logging
+    interval, one event per step). CPU time rather than wall time: the writes are pure Python,
+    and their cost is the interpreter time they take from the training loop."""
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from seqlab.reporting.step_scalars import StepScalarBuffer
+
+    values = {"train/ce": 1.5, "train/grad_norm": 2.5, "train/teacher_forcing": 1.0}
+
+    def lightning_logger(logger: TensorBoardLogger) -> None:
+        for step in range(steps):
+            logger.log_metrics(values, step=step)
+
+    def seqlab_buffer(logger: TensorBoardLogger) -> None:
+        buffer = StepScalarBuffer(flush_every=LOG_EVERY)
+        for step in range(steps):
+            buffer.add(step, dict(values))
+            if buffer.due():
+                buffer.flush([logger], keep_last=True)
+        buffer.flush([logger])
+
+    ms: dict[str, list[float]] = {"lightning_log_metrics": [], "seqlab": []}
+    for _ in range(repeats):
+        for name, write in (("lightning_log_metrics", lightning_logger), ("seqlab", seqlab_buffer)):
+            with TemporaryDirectory() as tmp:
+                logger = TensorBoardLogger(tmp, name="tb", version="", default_hp_metric=False)
+                start = time.process_time()
+                write(logger)
+                logger.experiment.close()  # waits for the writer thread to drain its queue
+                ms[name].append(1e3 * (time.process_time() - start) / steps)
+    row = {name: statistics.median(v) for name, v in ms.items()}
+    row["range"] = {name: [min(v), max(v)] for name, v in ms.items()}
+    print(
+        f"  three scalars a step to TensorBoard, CPU ms/step: Lightning's log_metrics "
+        f"{row['lightning_log_metrics']:.3f} [{min(ms['lightning_log_metrics']):.3f}-"
+        f"{max(ms['lightning_log_metrics']):.3f}], seqlab's bursts {row['seqlab']:.3f} "
+        f"[{min(ms['seqlab']):.3f}-{max(ms['seqlab']):.3f}]",
         flush=True,
     )
     return row

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import torch
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -85,3 +86,26 @@ def test_bursts_write_the_same_scalars_as_the_plain_path(tmp_path: Path):
         assert tensorboard_scalars(burst_tb, tag) == tensorboard_scalars(plain_tb, tag)
         assert len(tensorboard_scalars(burst_tb, tag)) == 8
     assert csv_rows(burst_csv) == csv_rows(plain_csv)
+
+
+def test_tensorboard_gets_one_event_per_step_at_its_recorded_time(tmp_path: Path):
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    tensorboard = TensorBoardLogger(tmp_path, name="tb", version="")
+    buffer = StepScalarBuffer(flush_every=100)
+    recorded = []
+    for step in range(1, 6):
+        buffer.add(step, {"train/ce": 1.0 / step, "train/grad_norm": torch.tensor(2.0)})
+        recorded.append(buffer._rows[-1][1])
+    buffer.flush([tensorboard])
+    tensorboard.experiment.flush()
+    (events_file,) = (tmp_path / "tb").glob("events.out.tfevents.*")
+    records = RawEventFileLoader(str(events_file)).Load()
+    events = [e for e in map(Event.FromString, records) if e.HasField("summary")]
+    assert [e.step for e in events] == [1, 2, 3, 4, 5]
+    assert [e.wall_time for e in events] == recorded
+    assert [[v.tag for v in e.summary.value] for e in events] == [
+        ["train/ce", "train/grad_norm"]
+    ] * 5
+    assert [v.simple_value for v in events[3].summary.value] == [0.25, 2.0]
