@@ -214,6 +214,10 @@ class AdditiveAttentionRecurrence(torch.autograd.Function):
         values_proj_t = values_proj.transpose(1, 2)  # (B, G*H, S)
         v4 = 4 * w_score[0]  # d tanh(a)/da = 1 − tanh² = 4σ(2a)(1 − σ(2a))
         keys2, sigmoid = 2 * keys, torch.empty_like(keys)  # σ(2(W_a s + k)), recomputed
+        # σ(1 − σ) (B, S, A), one buffer for every step: a fresh one a step, freed while the
+        # step's small gradients stay, leaves a hole the next one does not fit (glibc reuses
+        # it for small blocks), and the heap grew by B·S·A floats a step (5.6 GB at T = S = 400)
+        slope = torch.empty_like(keys)
         for t in reversed(range(steps)):
             if d_tops is not None:
                 d_h[top] = d_h[top] + d_tops[:, t]
@@ -243,7 +247,7 @@ class AdditiveAttentionRecurrence(torch.autograd.Function):
             doubled_sigmoid(keys2, queries[t], out=sigmoid)
             d_energy_row = d_energy.unsqueeze(1)  # (B, 1, S)
             d_score.baddbmm_(d_energy_row, sigmoid)
-            slope = torch.addcmul(sigmoid, sigmoid, sigmoid, value=-1)  # σ(1 − σ) (B, S, A)
+            torch.addcmul(sigmoid, sigmoid, sigmoid, value=-1, out=slope)
             d_keys.addcmul_(slope, d_energy.unsqueeze(-1))
             d_query = torch.bmm(d_energy_row, slope).view(batch, attention_size) * v4
             d_joint = torch.cat([d_query, d_recurrents[top][-1]], -1)
