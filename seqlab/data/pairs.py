@@ -90,6 +90,15 @@ def _split(lines: str | list[str]) -> list[str]:
     return lines.split("\n") if isinstance(lines, str) else list(lines)
 
 
+def _rows_of(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[Tensor, Tensor]:
+    """Texts ``rows`` of a flat id array (ids, offsets (N + 1,)) as a new flat array."""
+    lengths = np.diff(offsets)[rows]
+    new_offsets = np.zeros(len(rows) + 1, dtype=offsets.dtype)
+    np.cumsum(lengths, out=new_offsets[1:])
+    gather = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
+    return torch.from_numpy(ids[gather]), torch.from_numpy(new_offsets)
+
+
 class EncodedPairs(Dataset):
     """Encoded pairs in flat id arrays; indexing with a list of positions returns one padded
     batch, built with a few array operations (numpy: a handful of microseconds each, where
@@ -105,6 +114,11 @@ class EncodedPairs(Dataset):
 
     def __len__(self) -> int:
         return len(self.src_lengths)
+
+    def subset(self, rows: np.ndarray) -> EncodedPairs:
+        """The pairs at ``rows`` (positions in this split, in that order), as their own
+        flat arrays."""
+        return EncodedPairs(_rows_of(*self._src, rows), _rows_of(*self._tgt, rows))
 
     def __getitem__(self, index: list[int] | np.ndarray) -> Batch:
         rows = np.asarray(index, dtype=np.int64)
@@ -132,8 +146,9 @@ class Seq2SeqDataModule(L.LightningDataModule):
     training unless batch_tokens); min_freq / max_vocab: vocabulary from the training pairs;
     batch_tokens: training batches of about this many source tokens instead;
     solved_when: the spec's stop criterion, if the task has one; tokenization: see
-    :class:`Tokenization`. Tokenizers, vocabularies and the length ratio set before
-    ``setup()`` (from a checkpoint) are used as they are.
+    :class:`Tokenization`; max_train_len: train on the pairs whose sides both have at most
+    this many tokens (validation and test are kept whole). Tokenizers, vocabularies and the
+    length ratio set before ``setup()`` (from a checkpoint) are used as they are.
     """
 
     def __init__(
@@ -146,6 +161,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         batch_tokens: int | None = None,
         solved_when: tuple[str, float] | None = None,
         tokenization: Tokenization | None = None,
+        max_train_len: int | None = None,
     ) -> None:
         super().__init__()
         self.name = name
@@ -156,6 +172,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         self.batch_tokens = batch_tokens
         self.solved_when = solved_when
         self.tokenization = tokenization or Tokenization()
+        self.max_train_len = max_train_len
         self.splits: dict[str, EncodedPairs] = {}
         self.needed_splits: tuple[str, ...] = SPLITS  # evaluate reads only the one it scores
         self.raw_text: dict[str, tuple[list[str], list[str]]] = {}
@@ -206,6 +223,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         if cached is not None:
             self._restore(cached)
             print(f"seqlab: encoded data read from the cache ({cache.cache_dir()})")
+            self._leave_out_long_training_pairs()
             return
         self._encode()
         if sum(self.setup_seconds.values()) >= SETUP_REPORT_FROM:
@@ -219,6 +237,32 @@ class Seq2SeqDataModule(L.LightningDataModule):
             path = cache.save(key, self._cache_entry())
             if path:
                 print(f"seqlab: encoded data cached in {path}")
+        self._leave_out_long_training_pairs()
+
+    def _leave_out_long_training_pairs(self) -> None:
+        """Keep the training pairs whose sides have at most max_train_len tokens, saying how
+        many were left out (the cache keeps every pair: the bound is not an encoding option).
+        The length ratio stays that of the whole training file."""
+        train, bound = self.splits.get("train"), self.max_train_len
+        if train is None or bound is None:
+            return
+        longer = np.maximum(train.src_lengths, train.tgt_lengths)
+        kept = np.flatnonzero(longer <= bound)
+        if len(kept) == len(train):
+            return
+        if len(kept) == 0:
+            raise ConfigError(
+                f"task.max_len={bound} leaves no training pair: every pair has a side longer "
+                f"than {bound} tokens (the shortest has {int(longer.min())}). Raise "
+                f"task.max_len, or set task.max_len=null to train on every pair."
+            )
+        left_out = len(train) - len(kept)
+        print(
+            f"seqlab: task.max_len={bound} leaves out {left_out:,} of {len(train):,} training "
+            f"pairs ({100 * left_out / len(train):.1f}%) with a side longer than {bound} "
+            f"token{'s' * (bound != 1)}; validation and test keep every pair"
+        )
+        self.splits["train"] = train.subset(kept)
 
     def _cache_entry(self) -> dict:
         """The encoded data as tensors and strings: vocabularies and raw lines are each one

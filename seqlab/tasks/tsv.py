@@ -23,6 +23,7 @@ from seqlab.data.pairs import (
     check_vocabulary_and_batching,
 )
 from seqlab.data.parallel_files import read_tsv_columns, read_tsv_pairs
+from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ
 from seqlab.text import cache
 
@@ -38,6 +39,9 @@ class TsvConfig(TaskConfig):
     punctuation) | whitespace. lowercase: lowercase the text the model sees (BLEU still
     compares with the file's references; ``decoding.bleu_lowercase`` scores without case).
     min_freq, max_vocab: rarer training tokens become <unk>; at most max_vocab per side.
+    max_len: train on the pairs whose source and target both have at most this many tokens
+    (of the tokenizer: subword pieces with sentencepiece), as Bahdanau et al. trained
+    RNNsearch-30 and -50; null (default): every pair. Validation and test keep every pair.
     batch_size, batch_tokens, data_seed: as for translation. cache: keep the encoded files
     (tokenizers, vocabularies, ids) in ``$SEQLAB_CACHE_DIR`` (default ~/.cache/seqlab) and
     reuse them while the files and these options are unchanged
@@ -56,6 +60,7 @@ class TsvConfig(TaskConfig):
     lowercase: bool = False
     min_freq: int = 1
     max_vocab: int | None = None
+    max_len: int | None = None
     batch_size: int = 64
     batch_tokens: int | None = None
     data_seed: int = 0
@@ -67,6 +72,8 @@ class TsvConfig(TaskConfig):
         require_paths(self, "source<TAB>target")
         require_at_least("task", 1, batch_size=self.batch_size, min_freq=self.min_freq)
         check_vocabulary_and_batching(self.batch_tokens, self.max_vocab)
+        if self.max_len is not None and self.max_len < 1:
+            raise ConfigError(f"task.max_len must be >= 1 or null (every pair), got {self.max_len}")
         self.tokenization.check()
 
     @property
@@ -95,6 +102,7 @@ class TsvTranslationDataModule(Seq2SeqDataModule):
             config.data_seed,
             config.batch_tokens,
             tokenization=config.tokenization,
+            max_train_len=config.max_len,
         )
         self.cache = config.cache
         self.header = config.header

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from seqlab.errors import ConfigError, DataFileError
 from seqlab.tasks.tsv import TsvConfig, TsvTranslationDataModule
@@ -57,3 +58,58 @@ def test_the_header_option_is_part_of_the_cache_key(tmp_path: Path):
 def test_paths_must_be_set():
     with pytest.raises(ConfigError, match="task.train_path is not set"):
         TsvConfig()
+
+
+def _pairs_file(tmp_path: Path) -> str:
+    lines = ["a b\tA B", "a b c d e\tA B", "a\tA B C D E F", "c d e\tC D E", "b\tB"]
+    return str(_write(tmp_path / "pairs.tsv", "\n".join(lines) + "\n"))
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_max_len_leaves_out_long_training_pairs_only(tmp_path: Path, monkeypatch, capsys, cache):
+    monkeypatch.setenv("SEQLAB_CACHE_DIR", str(tmp_path / "cache"))
+    path = _pairs_file(tmp_path)
+    options = dict(train_path=path, valid_path=path, test_path=path, tokenizer="whitespace")
+    whole = TsvTranslationDataModule(TsvConfig(**options, cache=cache))
+    whole.setup()
+    for _ in range(2 if cache else 1):  # with the cache: encoded, then read from it
+        data = TsvTranslationDataModule(TsvConfig(**options, cache=cache, max_len=3))
+        data.setup()
+        train = data.splits["train"]
+        assert train.src_lengths.tolist() == [2, 3, 1] and train.tgt_lengths.tolist() == [2, 3, 1]
+        got, want = train[[0, 1, 2]], whole.splits["train"][[0, 3, 4]]
+        assert got.keys() == want.keys()
+        for name in got.keys() - {"index"}:  # index: the positions in the split
+            assert torch.equal(got[name], want[name]), name
+        assert len(data.splits["val"]) == len(data.splits["test"]) == 5
+        assert data.length_ratio == whole.length_ratio  # of the whole training file
+        out = capsys.readouterr().out
+        assert "task.max_len=3 leaves out 2 of 5 training pairs (40.0%)" in out
+
+
+def test_max_len_that_leaves_nothing_says_so(tmp_path: Path):
+    path = _pairs_file(tmp_path)
+    config = TsvConfig(
+        train_path=path,
+        valid_path=path,
+        test_path=path,
+        tokenizer="whitespace",
+        max_len=1,
+        cache=False,
+    )
+    data = TsvTranslationDataModule(config)
+    data.setup()  # "b<TAB>B" is one token a side
+    assert len(data.splits["train"]) == 1
+    path = str(_write(tmp_path / "long.tsv", "a b\tA B\n"))
+    config = TsvConfig(
+        train_path=path,
+        valid_path=path,
+        test_path=path,
+        tokenizer="whitespace",
+        max_len=1,
+        cache=False,
+    )
+    with pytest.raises(ConfigError, match="task.max_len=1 leaves no training pair.*has 2"):
+        TsvTranslationDataModule(config).setup()
+    with pytest.raises(ConfigError, match="task.max_len must be >= 1 or null"):
+        TsvConfig(train_path=path, valid_path=path, test_path=path, max_len=0)
