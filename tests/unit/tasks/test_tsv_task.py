@@ -87,29 +87,17 @@ def test_max_len_leaves_out_long_training_pairs_only(tmp_path: Path, monkeypatch
         assert "task.max_len=3 leaves out 2 of 5 training pairs (40.0%)" in out
 
 
+def _max_len_1(path: str) -> TsvConfig:
+    options = dict(train_path=path, valid_path=path, test_path=path, tokenizer="whitespace")
+    return TsvConfig(**options, max_len=1, cache=False)
+
+
 def test_max_len_that_leaves_nothing_says_so(tmp_path: Path):
-    path = _pairs_file(tmp_path)
-    config = TsvConfig(
-        train_path=path,
-        valid_path=path,
-        test_path=path,
-        tokenizer="whitespace",
-        max_len=1,
-        cache=False,
-    )
-    data = TsvTranslationDataModule(config)
+    data = TsvTranslationDataModule(_max_len_1(_pairs_file(tmp_path)))
     data.setup()  # "b<TAB>B" is one token a side
     assert len(data.splits["train"]) == 1
-    path = str(_write(tmp_path / "long.tsv", "a b\tA B\n"))
-    config = TsvConfig(
-        train_path=path,
-        valid_path=path,
-        test_path=path,
-        tokenizer="whitespace",
-        max_len=1,
-        cache=False,
-    )
+    long_only = TsvTranslationDataModule(_max_len_1(str(_write(tmp_path / "l.tsv", "a b\tA B\n"))))
     with pytest.raises(ConfigError, match="task.max_len=1 leaves no training pair.*has 2"):
-        TsvTranslationDataModule(config).setup()
+        long_only.setup()
     with pytest.raises(ConfigError, match="task.max_len must be >= 1 or null"):
-        TsvConfig(train_path=path, valid_path=path, test_path=path, max_len=0)
+        TsvConfig(train_path="t.tsv", valid_path="t.tsv", test_path="t.tsv", max_len=0)
