@@ -43,6 +43,7 @@ from seqlab.text.vocab import BOS_ID, EOS_ID, Vocab
 
 SPLITS = ("train", "val", "test")
 SETUP_REPORT_FROM = 2.0  # seconds: a setup that takes longer prints where the time went
+OUTLYING_RATIO = 3.0  # a target/source length ratio above it, and far off the others, is named
 
 
 def check_vocabulary_and_batching(batch_tokens: int | None, max_vocab: int | None) -> None:
@@ -223,6 +224,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         if cached is not None:
             self._restore(cached)
             print(f"seqlab: encoded data read from the cache ({cache.cache_dir()})")
+            self._report_an_outlying_length_ratio()
             self._leave_out_long_training_pairs()
             return
         self._encode()
@@ -237,7 +239,29 @@ class Seq2SeqDataModule(L.LightningDataModule):
             path = cache.save(key, self._cache_entry())
             if path:
                 print(f"seqlab: encoded data cached in {path}")
+        self._report_an_outlying_length_ratio()
         self._leave_out_long_training_pairs()
+
+    def _report_an_outlying_length_ratio(self) -> None:
+        """Say so when the largest target/source length ratio of the training pairs, which
+        bounds every decoded output (:func:`seqlab.models.search.output_limits`), comes from a
+        pair far off the others (more than 3 and twice the 99th percentile): often a
+        misaligned line, and then a model that has not learnt to stop yet decodes that long."""
+        train, ratio = self.splits.get("train"), self.length_ratio
+        if train is None or ratio is None or len(train) == 0:
+            return
+        ratios = train.tgt_lengths / np.maximum(train.src_lengths, 1)
+        bulk = float(np.percentile(ratios, 99))
+        if ratio <= max(OUTLYING_RATIO, 2 * bulk):
+            return
+        pair = int(np.argmax(ratios))
+        print(
+            f"seqlab: training pair {pair + 1:,} has a target {ratio:.1f}x as long as its source "
+            f"({train.src_lengths[pair]} -> {train.tgt_lengths[pair]} tokens), where 99% of "
+            f"the pairs are within {bulk:.1f}x; decoded outputs may run to {ratio:.1f}x their "
+            f"source's length before they are cut. If that pair is a misaligned line, "
+            f"fix the file; decoding.max_length=N bounds every output instead"
+        )
 
     def _leave_out_long_training_pairs(self) -> None:
         """Keep the training pairs whose sides have at most max_train_len tokens, saying how

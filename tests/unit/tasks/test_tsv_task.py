@@ -101,3 +101,19 @@ def test_max_len_that_leaves_nothing_says_so(tmp_path: Path):
         long_only.setup()
     with pytest.raises(ConfigError, match="task.max_len must be >= 1 or null"):
         TsvConfig(train_path="t.tsv", valid_path="t.tsv", test_path="t.tsv", max_len=0)
+
+
+def test_a_pair_far_longer_than_its_source_is_named(tmp_path: Path, capsys):
+    pairs = ["a b c\tA B C"] * 30 + ["a\t" + " ".join(["A"] * 12)] + ["b c\tB C D"] * 30
+    path = str(_write(tmp_path / "pairs.tsv", "\n".join(pairs) + "\n"))
+    options = dict(train_path=path, valid_path=path, test_path=path, tokenizer="whitespace")
+    data = TsvTranslationDataModule(TsvConfig(**options, cache=False))
+    data.setup()
+    assert data.length_ratio == 12.0  # the bound itself is unchanged: it truncates nothing
+    out = capsys.readouterr().out
+    assert "training pair 31 has a target 12.0x as long as its source (1 -> 12 tokens)" in out
+    assert "decoding.max_length=N" in out
+    clean = str(_write(tmp_path / "clean.tsv", "\n".join(pairs[:30] + pairs[31:]) + "\n"))
+    options.update(train_path=clean, valid_path=clean, test_path=clean)
+    TsvTranslationDataModule(TsvConfig(**options, cache=False)).setup()
+    assert "training pair" not in capsys.readouterr().out
