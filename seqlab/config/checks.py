@@ -48,6 +48,13 @@ def require_at_least(group: str, minimum: int, **values: int) -> None:
             raise ConfigError(f"{group}.{name} must be >= {minimum}, got {value}")
 
 
+def require_at_least_or_null(group: str, minimum: int, **values: int | None) -> None:
+    """Each value must be >= minimum, or None (the option left unset)."""
+    for name, value in values.items():
+        if value is not None and value < minimum:
+            raise ConfigError(f"{group}.{name} must be >= {minimum} or null, got {value}")
+
+
 def require_choice(key: str, value: str, choices: Iterable[str], example: str = "") -> None:
     """``value`` must be one of ``choices``."""
     choices = tuple(choices)

@@ -55,6 +55,18 @@ def padded_rows(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray, width: i
     return padded
 
 
+def rows_of(
+    ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Texts ``rows`` of a flat id array (the layout of :func:`flat_ids`) as a new flat
+    array and its offsets."""
+    lengths = np.diff(offsets)[rows]
+    new_offsets = np.zeros(len(rows) + 1, dtype=offsets.dtype)
+    np.cumsum(lengths, out=new_offsets[1:])
+    gather = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
+    return ids[gather], new_offsets
+
+
 def flat_ids(texts: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     """Texts of ids as one flat int64 array and the offsets (N + 1,) of their starts, the
     layout :func:`padded_rows` reads."""

@@ -25,8 +25,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from seqlab.config.checks import require_at_least, require_choice
-from seqlab.data.batching import length_loader, padded_rows
+from seqlab.config.checks import require_at_least, require_at_least_or_null, require_choice
+from seqlab.data.batching import length_loader, padded_rows, rows_of
 from seqlab.data.parallel_files import TextPair
 from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ, Batch, TaskSpec
@@ -48,10 +48,7 @@ OUTLYING_RATIO = 3.0  # a target/source length ratio above it, and far off the o
 
 def check_vocabulary_and_batching(batch_tokens: int | None, max_vocab: int | None) -> None:
     """Shared by the parallel-text tasks: optional sizes must be >= 1 when set."""
-    if batch_tokens is not None and batch_tokens < 1:
-        raise ConfigError(f"task.batch_tokens must be >= 1 or null, got {batch_tokens}")
-    if max_vocab is not None and max_vocab < 1:
-        raise ConfigError(f"task.max_vocab must be >= 1 or null, got {max_vocab}")
+    require_at_least_or_null("task", 1, batch_tokens=batch_tokens, max_vocab=max_vocab)
 
 
 @dataclass
@@ -91,15 +88,6 @@ def _split(lines: str | list[str]) -> list[str]:
     return lines.split("\n") if isinstance(lines, str) else list(lines)
 
 
-def _rows_of(ids: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[Tensor, Tensor]:
-    """Texts ``rows`` of a flat id array (ids, offsets (N + 1,)) as a new flat array."""
-    lengths = np.diff(offsets)[rows]
-    new_offsets = np.zeros(len(rows) + 1, dtype=offsets.dtype)
-    np.cumsum(lengths, out=new_offsets[1:])
-    gather = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
-    return torch.from_numpy(ids[gather]), torch.from_numpy(new_offsets)
-
-
 class EncodedPairs(Dataset):
     """Encoded pairs in flat id arrays; indexing with a list of positions returns one padded
     batch, built with a few array operations (numpy: a handful of microseconds each, where
@@ -119,7 +107,16 @@ class EncodedPairs(Dataset):
     def subset(self, rows: np.ndarray) -> EncodedPairs:
         """The pairs at ``rows`` (positions in this split, in that order), as their own
         flat arrays."""
-        return EncodedPairs(_rows_of(*self._src, rows), _rows_of(*self._tgt, rows))
+        source, target = rows_of(*self._src, rows), rows_of(*self._tgt, rows)
+        return EncodedPairs(
+            (torch.from_numpy(source[0]), torch.from_numpy(source[1])),
+            (torch.from_numpy(target[0]), torch.from_numpy(target[1])),
+        )
+
+    def length_ratios(self) -> np.ndarray:
+        """Each pair's target length over its source length (a 0-token source counts as 1),
+        (N,) float64."""
+        return self.tgt_lengths / np.maximum(self.src_lengths, 1)
 
     def __getitem__(self, index: list[int] | np.ndarray) -> Batch:
         rows = np.asarray(index, dtype=np.int64)
@@ -224,19 +221,18 @@ class Seq2SeqDataModule(L.LightningDataModule):
         if cached is not None:
             self._restore(cached)
             print(f"seqlab: encoded data read from the cache ({cache.cache_dir()})")
-            self._report_an_outlying_length_ratio()
-            self._leave_out_long_training_pairs()
-            return
-        self._encode()
-        if sum(self.setup_seconds.values()) >= SETUP_REPORT_FROM:
-            read, fit, encode = (self.setup_seconds[k] for k in ("read", "tokenizers", "encode"))
-            print(
-                f"seqlab: data ready in {read + fit + encode:.1f} s (reading {read:.1f} s, "
-                f"training tokenizers {fit:.1f} s, tokenizing and encoding {encode:.1f} s); "
-                f"`python -m seqlab.prepare` does this once, ahead of training"
-            )
-        if key:
-            path = cache.save(key, self._cache_entry())
+        else:
+            self._encode()
+            if sum(self.setup_seconds.values()) >= SETUP_REPORT_FROM:
+                read, fit, encode = (
+                    self.setup_seconds[k] for k in ("read", "tokenizers", "encode")
+                )
+                print(
+                    f"seqlab: data ready in {read + fit + encode:.1f} s (reading {read:.1f} s, "
+                    f"training tokenizers {fit:.1f} s, tokenizing and encoding {encode:.1f} s); "
+                    f"`python -m seqlab.prepare` does this once, ahead of training"
+                )
+            path = cache.save(key, self._cache_entry()) if key else None
             if path:
                 print(f"seqlab: encoded data cached in {path}")
         self._report_an_outlying_length_ratio()
@@ -250,7 +246,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
         train, ratio = self.splits.get("train"), self.length_ratio
         if train is None or ratio is None or len(train) == 0:
             return
-        ratios = train.tgt_lengths / np.maximum(train.src_lengths, 1)
+        ratios = train.length_ratios()
         bulk = float(np.percentile(ratios, 99))
         if ratio <= max(OUTLYING_RATIO, 2 * bulk):
             return
@@ -366,9 +362,7 @@ class Seq2SeqDataModule(L.LightningDataModule):
             for split, (source_tokens, target_tokens) in tokenized.items()
         }
         if self.length_ratio is None:
-            train = self.splits["train"]
-            src_lengths = torch.from_numpy(train.src_lengths).double()
-            ratios = torch.from_numpy(train.tgt_lengths) / src_lengths.clamp(min=1)
+            ratios = self.splits["train"].length_ratios()
             self.length_ratio = float(ratios.max()) if len(ratios) else 2.0
         self.raw_text = {split: texts[split] for split in ("val", "test") if split in texts}
         encode = clock() - start - read - fit

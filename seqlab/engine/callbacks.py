@@ -21,7 +21,7 @@ from lightning.pytorch.callbacks import (
 from lightning.pytorch.callbacks.progress.rich_progress import _RICH_AVAILABLE
 from torch.utils.data import DataLoader
 
-from seqlab.config.checks import require_choice
+from seqlab.config.checks import require_at_least_or_null, require_choice
 from seqlab.data.batching import ResumableBatches, TensorDictDataset, count_tokens
 from seqlab.engine.checkpoint_io import RESUME_DIR, Preemption, ResumeCheckpoints, TrackDataPosition
 from seqlab.errors import ConfigError
@@ -54,10 +54,9 @@ class CallbacksConfig:
 
     def __post_init__(self) -> None:
         require_choice("callbacks.monitor_mode", self.monitor_mode, ("auto", "min", "max"))
-        for key in ("patience", "resume_every_n_steps"):
-            value = getattr(self, key)
-            if value is not None and value < 1:
-                raise ConfigError(f"callbacks.{key} must be >= 1 or null, got {value}")
+        require_at_least_or_null(
+            "callbacks", 1, patience=self.patience, resume_every_n_steps=self.resume_every_n_steps
+        )
         if self.resume_every_minutes is not None and not self.resume_every_minutes > 0:
             raise ConfigError(
                 f"callbacks.resume_every_minutes must be > 0 or null, got "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import lightning as L
 
-from seqlab.config.checks import require_at_least
+from seqlab.config.checks import require_at_least, require_at_least_or_null
 from seqlab.config.schema import TaskConfig
 from seqlab.data.files import require_paths
 from seqlab.data.pairs import (
@@ -23,7 +23,6 @@ from seqlab.data.pairs import (
     check_vocabulary_and_batching,
 )
 from seqlab.data.parallel_files import read_tsv_columns, read_tsv_pairs
-from seqlab.errors import ConfigError
 from seqlab.spec import SEQ2SEQ
 from seqlab.text import cache
 
@@ -72,8 +71,7 @@ class TsvConfig(TaskConfig):
         require_paths(self, "source<TAB>target")
         require_at_least("task", 1, batch_size=self.batch_size, min_freq=self.min_freq)
         check_vocabulary_and_batching(self.batch_tokens, self.max_vocab)
-        if self.max_len is not None and self.max_len < 1:
-            raise ConfigError(f"task.max_len must be >= 1 or null (every pair), got {self.max_len}")
+        require_at_least_or_null("task", 1, max_len=self.max_len)
         self.tokenization.check()
 
     @property
