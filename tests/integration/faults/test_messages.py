@@ -215,6 +215,29 @@ def test_an_unknown_label_column_is_refused(fault: Fault):
     )
 
 
+def _tsv(fault: Fault, override: str) -> list[str]:
+    """Overrides for a tiny tsv run whose pairs have 2 tokens a side, and ``override``."""
+    pairs = fault.root / "pairs.tsv"
+    pairs.write_text("a b\tA B\nb c\tB C\n" * 4)
+    paths = [f"task.{split}_path={pairs}" for split in ("train", "valid", "test")]
+    return ["model=seq2seq", "task=tsv", "task.tokenizer=whitespace", *paths, override, *TINY]
+
+
+@pytest.mark.parametrize(
+    ("override", "message", "started"),
+    [
+        ("task.max_len=0", "task.max_len must be >= 1 or null, got 0", False),
+        ("task.max_len=1", "task.max_len=1 leaves no training pair", True),
+    ],
+)
+def test_a_max_len_that_leaves_no_training_pair_is_a_message(
+    fault: Fault, override: str, message: str, started: bool
+):
+    fault.refused(
+        "train", [*_tsv(fault, override), "hydra.run.dir=run"], message, new_files_ok=started
+    )
+
+
 # ----- the inference commands' own arguments -------------------------------------------------
 
 
